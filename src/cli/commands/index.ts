@@ -1,0 +1,6 @@
+import type { Command } from '../command.js';
+
+/**
+ * Every command, in `gough --help` order. Add a command by importing it here (one line each).
+ */
+export const COMMANDS: readonly Command[] = [];

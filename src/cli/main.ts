@@ -1,0 +1,43 @@
+/**
+ * The composition root: the only place that reads argv and process.env and names concrete drivers.
+ * Commands are listed explicitly below; each lives in `commands/<name>.ts`.
+ */
+import type { CliIo, Command } from './command.js';
+import { EXIT } from './command.js';
+import { COMMANDS } from './commands/index.js';
+
+function usage(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'Usage: gough <command> [options]',
+    '',
+    'GitOps reconciler for bare-metal fleets: Git in, servers out, status back to Git.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `gough <command> --help` for a command\'s options.',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${usage(COMMANDS)}\n`);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version') {
+    io.stdout.write('gough 0.1.0\n');
+    return EXIT.ok;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.stderr.write(`gough: unknown command "${name}"\n\n${usage(COMMANDS)}\n`);
+    return EXIT.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`${cmd.help.trimEnd()}\n`);
+    return EXIT.ok;
+  }
+  return cmd.run(rest, io);
+}

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './resources.js';
+export * from './selector.js';
+export * from './state.js';
+export * from './secrets.js';
