@@ -18,7 +18,7 @@ describe('createSecretResolver', () => {
 
   it('names the reference, never a value, when missing', async () => {
     await expect(resolve({ env: 'NOPE' })).rejects.toMatchObject({ code: 'secret-missing', message: 'Secret env:NOPE is not set' });
-    const err = await resolve({ file: join(dir, 'bmc.env'), key: 'OTHER' }).catch((e: Error) => e);
+    const err = (await resolve({ file: join(dir, 'bmc.env'), key: 'OTHER' }).catch((e: unknown) => e)) as Error;
     expect(String(err.message)).not.toContain('s3cr3t');
   });
 });
