@@ -1,3 +1,8 @@
 /** Built-in PXE: DHCP / proxyDHCP, TFTP, HTTP boot and the boot gate; the `pxe` Provisioner. */
 export * from "./dhcp/codec.js";
 export * from "./dhcp/responder.js";
+export * from "./events.js";
+export * from "./jail.js";
+export * from "./tftp/codec.js";
+export * from "./tftp/transfer.js";
+export * from "./tftp/server.js";
