@@ -138,7 +138,7 @@ describe('createHttpServer', () => {
     expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
     const html = await res.text();
     expect(html).not.toMatch(/https?:\/\//);
-    for (const m of html.matchAll(/(?:href|src)="([^"]+)"/g)) {
+    for (const m of html.matchAll(/(?:href|src)="(\/[^"]*)"/g)) {
       const r = await fetch(`${base}${m[1]}`);
       expect(r.status, m[1]).toBe(200);
     }
