@@ -125,7 +125,7 @@ export type Action = {
   power?: 'on' | 'off';
 };
 
-export type Wait = { host: string; reason: string; actionId?: string };
+export type Wait = { host: string; reason: string; actionId?: string; site?: string };
 
 export const BLOCK_KINDS = ['window', 'max-unavailable', 'approval', 'protected', 'rollout', 'failed'] as const;
 export type BlockKind = (typeof BLOCK_KINDS)[number];

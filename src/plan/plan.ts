@@ -1,0 +1,378 @@
+/**
+ * `plan(desired, observed, ctx)`: pure and deterministic. For each desired host the transition table
+ * (`transitions.ts`) gives an action, a wait or nothing; in-flight work turns into waits; every disruptive action
+ * then passes the policies that select its host, in host-name order, or becomes Blocked with every reason.
+ * Cost: O(hosts × policies), selector matches computed once per plan.
+ */
+import type {
+  Action,
+  ActionKind,
+  Approval,
+  Blocked,
+  BlockReason,
+  DesiredState,
+  Host,
+  InFlight,
+  ObservedHost,
+  ObservedState,
+  Orphan,
+  Plan,
+  PlanContext,
+  PlanSummary,
+  Policy,
+  Wait,
+} from '../model/index.js';
+import { ACTION_KINDS, BLOCK_KINDS, GoughError, matchesSelector } from '../model/index.js';
+import { actionId } from './action-id.js';
+import { compareStrings, countingApprovers, describeApprovalRule, maxUnavailableLimit } from './policy.js';
+import type { AgentCol, HostFacts, ObsPowerCol, SpecCol, TransitionRow } from './transitions.js';
+import { transitionFor } from './transitions.js';
+import type { WindowState } from './window.js';
+import { windowsState } from './window.js';
+
+/** Kinds that carry the desired specHash in their id. */
+const SPEC_KINDS: ReadonlySet<ActionKind> = new Set(['deploy', 'redeploy']);
+/** In-flight kinds that count against `rollout.batchSize`. */
+const DISRUPTIVE_KINDS: ReadonlySet<ActionKind> = new Set(['redeploy', 'release', 'power-off', 'power-cycle']);
+
+type PolicyState = {
+  policy: Policy;
+  name: string;
+  /** Index of every selected host (into the sorted host list). */
+  selected: number[];
+  /** maxUnavailable: how many more hosts may go down; undefined when the policy has no maxUnavailable. */
+  budget?: number;
+  limit?: number;
+  alreadyDown: number;
+  limitNote?: string;
+  /** rollout.batchSize left for this plan (batch size minus disruptive work already in flight). */
+  batchLeft?: number;
+  inFlightDisruptive: number;
+  approvers: string[];
+  approvalsMissing: boolean;
+  /** Window state per default time zone (the site's). */
+  windows: Map<string, WindowState>;
+};
+
+type Candidate = { action: Action; index: number; up: boolean };
+
+function shortHash(h: string | undefined): string {
+  if (h === undefined) return 'unknown';
+  return h.length > 12 ? h.slice(0, 12) : h;
+}
+
+function fill(why: string, vars: Record<string, string>): string {
+  return why.replace(/\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);
+}
+
+function obsPowerCol(o: ObservedHost | undefined): ObsPowerCol {
+  if (!o) return 'unknown';
+  return o.power === 'on' || o.power === 'off' ? o.power : 'unknown';
+}
+
+function agentCol(o: ObservedHost | undefined): AgentCol {
+  if (!o?.agent) return 'none';
+  return o.agent.healthy ? 'healthy' : 'unhealthy';
+}
+
+/** The spec deployed on a host: the provider's annotation first (what was deployed), else the agent's report. */
+export function deployedSpecOf(o: ObservedHost): string | undefined {
+  return o.deployedSpecHash ?? o.agent?.specHash;
+}
+
+function specCol(o: ObservedHost | undefined, desired: string | undefined): SpecCol {
+  if (desired === undefined) return 'unrendered';
+  const deployed = o ? deployedSpecOf(o) : undefined;
+  if (deployed === undefined) return 'unknown';
+  return deployed === desired ? 'match' : 'mismatch';
+}
+
+function parseNow(now: string): Date {
+  const d = new Date(now);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(now) || Number.isNaN(d.getTime()))
+    throw new GoughError('plan-input', `Cannot plan: "now" is not an ISO 8601 instant: "${now}"`);
+  return d;
+}
+
+function inFlightReason(f: InFlight, sameAction: boolean): string {
+  return sameAction
+    ? `Waiting for ${f.kind} (${f.state} since ${f.since})`
+    : `Another action is in flight on this host: ${f.kind} (${f.state} since ${f.since})`;
+}
+
+function latestUntil(reasons: readonly BlockReason[]): string | undefined {
+  let latest: string | undefined;
+  for (const r of reasons) {
+    if (r.until === undefined) return undefined;
+    if (latest === undefined || Date.parse(r.until) > Date.parse(latest)) latest = r.until;
+  }
+  return latest;
+}
+
+const BLOCK_ORDER = new Map(BLOCK_KINDS.map((k, i) => [k, i]));
+
+export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanContext): Plan {
+  const now = parseNow(ctx.now);
+  const scope = ctx.site;
+
+  // ---- inputs, normalised to a deterministic order ----------------------------------------------------------------
+  const hosts: Host[] = desired.hosts.filter((h) => scope === undefined || h.spec.site === scope);
+  hosts.sort((a, b) => compareStrings(a.metadata.name, b.metadata.name) || compareStrings(a.spec.site, b.spec.site));
+  const allDesired = new Set(desired.hosts.map((h) => h.metadata.name));
+  const siteTz = new Map(desired.sites.map((s) => [s.metadata.name, s.spec.timezone ?? 'UTC']));
+
+  const observedByName = new Map<string, ObservedHost[]>();
+  const orphans: Orphan[] = [];
+  for (const o of observed.hosts) {
+    if (scope !== undefined && o.site !== undefined && o.site !== scope) continue;
+    if (!allDesired.has(o.name)) {
+      const orphan: Orphan = { name: o.name, lifecycle: o.lifecycle, providerId: o.provider.id };
+      if (o.site !== undefined) orphan.site = o.site;
+      orphans.push(orphan);
+      continue;
+    }
+    const list = observedByName.get(o.name);
+    if (list) list.push(o);
+    else observedByName.set(o.name, [o]);
+  }
+  orphans.sort(
+    (a, b) =>
+      compareStrings(a.site ?? '', b.site ?? '') || compareStrings(a.name, b.name) || compareStrings(a.providerId, b.providerId),
+  );
+
+  const inFlightByHost = new Map<string, InFlight[]>();
+  for (const f of ctx.inFlight) {
+    const list = inFlightByHost.get(f.host);
+    if (list) list.push(f);
+    else inFlightByHost.set(f.host, [f]);
+  }
+  for (const list of inFlightByHost.values()) list.sort((a, b) => compareStrings(a.actionId, b.actionId));
+  const failedById = new Map((ctx.failed ?? []).map((f) => [f.actionId, f]));
+  const approvals: Approval[] = ctx.approvals;
+
+  // ---- per host: the transition table ----------------------------------------------------------------------------
+  const actions: Action[] = [];
+  const waits: Wait[] = [];
+  const candidates: Candidate[] = [];
+  const up = new Uint8Array(hosts.length);
+  const inFlightHost = new Uint8Array(hosts.length);
+
+  for (let i = 0; i < hosts.length; i++) {
+    const host = hosts[i]!;
+    const name = host.metadata.name;
+    const site = host.spec.site;
+    const obsList = observedByName.get(name);
+    const o = obsList?.length === 1 ? obsList[0] : undefined;
+    const flights = inFlightByHost.get(name);
+    if (flights) inFlightHost[i] = 1;
+    if (o && !flights && o.lifecycle === 'deployed' && o.power === 'on') up[i] = 1;
+
+    if (obsList && obsList.length > 1) {
+      const ids = obsList.map((x) => x.provider.id).sort(compareStrings);
+      waits.push({
+        host: name,
+        site,
+        reason: `Provider reports ${obsList.length} machines for this host (${ids.map((x) => `"${x}"`).join(', ')}): resolve by hand`,
+      });
+      continue;
+    }
+
+    const specHash = desired.rendered.get(name)?.specHash;
+    const facts: HostFacts = {
+      desired: host.spec.state,
+      power: host.spec.power,
+      lifecycle: o ? o.lifecycle : 'absent',
+      obsPower: obsPowerCol(o),
+      spec: specCol(o, specHash),
+      agent: agentCol(o),
+    };
+    const row: TransitionRow | undefined = transitionFor(facts);
+    if (!row) throw new GoughError('internal', `No transition for host "${name}": ${JSON.stringify(facts)}`);
+    const reason = fill(row.why, {
+      desired: shortHash(specHash),
+      deployed: shortHash(o ? deployedSpecOf(o) : undefined),
+      status: `"${o?.provider.status ?? 'unknown'}"`,
+      power: `"${o?.power ?? 'unknown'}"`,
+    });
+
+    let action: Action | undefined;
+    if (row.outcome !== 'wait' && row.outcome !== 'none') {
+      const kind = row.outcome;
+      const power = kind === 'power-on' ? 'on' : kind === 'power-off' ? 'off' : undefined;
+      const hash = SPEC_KINDS.has(kind) ? specHash : undefined;
+      action = { id: actionId(name, kind, hash, power), host: name, site, kind, reason, disruptive: row.disruptive };
+      if (hash !== undefined) action.specHash = hash;
+      if (power !== undefined) action.power = power;
+    }
+
+    if (flights) {
+      const f = flights.find((x) => x.actionId === action?.id) ?? flights[0]!;
+      waits.push({ host: name, site, reason: inFlightReason(f, f.actionId === action?.id), actionId: f.actionId });
+      continue;
+    }
+    if (row.outcome === 'wait') {
+      waits.push({ host: name, site, reason });
+      continue;
+    }
+    if (action) candidates.push({ action, index: i, up: up[i] === 1 });
+  }
+
+  // ---- policies: selections and limits, once per plan -------------------------------------------------------------
+  const policies = [...desired.policies].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name));
+  const states: PolicyState[] = [];
+  const policiesOfHost: number[][] = hosts.map(() => []);
+  for (const policy of policies) {
+    const selected: number[] = [];
+    for (let i = 0; i < hosts.length; i++) {
+      if (matchesSelector(policy.spec.selector, hosts[i]!)) {
+        selected.push(i);
+        policiesOfHost[i]!.push(states.length);
+      }
+    }
+    const st: PolicyState = {
+      policy,
+      name: policy.metadata.name,
+      selected,
+      alreadyDown: 0,
+      inFlightDisruptive: 0,
+      approvers: [],
+      approvalsMissing: false,
+      windows: new Map(),
+    };
+    if (policy.spec.maxUnavailable !== undefined) {
+      const { limit, note } = maxUnavailableLimit(policy.spec.maxUnavailable, selected.length);
+      let down = 0;
+      for (const i of selected) {
+        const h = hosts[i]!;
+        if (h.spec.state === 'deployed' && h.spec.power === 'on' && up[i] === 0) down++;
+      }
+      st.limit = limit;
+      st.alreadyDown = down;
+      st.budget = limit - down;
+      if (note !== undefined) st.limitNote = note;
+    }
+    if (policy.spec.rollout) {
+      let flying = 0;
+      for (const i of selected) {
+        for (const f of inFlightByHost.get(hosts[i]!.metadata.name) ?? []) if (DISRUPTIVE_KINDS.has(f.kind)) flying++;
+      }
+      st.inFlightDisruptive = flying;
+      st.batchLeft = policy.spec.rollout.batchSize - flying;
+    }
+    if (policy.spec.requireApprovals) {
+      st.approvers = countingApprovers(approvals, policy.spec.requireApprovals.from);
+      st.approvalsMissing = st.approvers.length < policy.spec.requireApprovals.count;
+    }
+    states.push(st);
+  }
+
+  // ---- gate every candidate, in host-name order -------------------------------------------------------------------
+  const blocked: Blocked[] = [];
+  for (const c of candidates) {
+    const { action } = c;
+    const reasons: BlockReason[] = [];
+    const failed =
+      failedById.get(action.id) ??
+      (action.kind === 'deploy' || action.kind === 'redeploy'
+        ? failedById.get(actionId(action.host, action.kind === 'deploy' ? 'redeploy' : 'deploy', action.specHash))
+        : undefined);
+    if (failed) {
+      const err = failed.error.length > 200 ? `${failed.error.slice(0, 197)}...` : failed.error;
+      reasons.push({
+        kind: 'failed',
+        message: `${failed.kind} failed after ${failed.attempts} attempt${failed.attempts === 1 ? '' : 's'} (${err}): run "gough retry ${action.host}" or change the host's spec to try again`,
+      });
+    }
+    const mine = policiesOfHost[c.index]!;
+    if (action.disruptive) {
+      for (const pi of mine) {
+        const st = states[pi]!;
+        const spec = st.policy.spec;
+        const named = `Policy "${st.name}"`;
+        if (spec.protect) reasons.push({ kind: 'protected', policy: st.name, message: `${named} protects this host from disruptive actions` });
+        if (spec.maintenanceWindows && spec.maintenanceWindows.length > 0) {
+          const tz = siteTz.get(action.site) ?? 'UTC';
+          let ws = st.windows.get(tz);
+          if (!ws) {
+            ws = windowsState(spec.maintenanceWindows, now, tz);
+            st.windows.set(tz, ws);
+          }
+          if (!ws.open) {
+            const list = spec.maintenanceWindows.map((w) => `"${w.schedule}" for ${w.duration}${w.timezone ? ` ${w.timezone}` : ''}`).join(', ');
+            const r: BlockReason = { kind: 'window', policy: st.name, message: '' };
+            if ('invalid' in ws) r.message = `${named} has no valid maintenance window (${ws.invalid})`;
+            else {
+              r.message = `${named} allows disruptive actions only in its maintenance window (${list}, time zone ${tz}): closed${ws.opens ? `, opens ${ws.opens}` : ''}`;
+              if (ws.opens !== undefined) r.until = ws.opens;
+            }
+            reasons.push(r);
+          }
+        }
+        if (spec.requireApprovals && st.approvalsMissing) {
+          const given = st.approvers.length === 0 ? 'none given' : `${st.approvers.length} given (${st.approvers.join(', ')})`;
+          reasons.push({ kind: 'approval', policy: st.name, message: `${named} requires ${describeApprovalRule(st.policy)}: ${given}` });
+        }
+        if (st.budget !== undefined && c.up && st.budget < 1) {
+          const note = st.limitNote ? ` (${st.limitNote})` : '';
+          reasons.push({
+            kind: 'max-unavailable',
+            policy: st.name,
+            message: `${named} allows at most ${st.limit} of its ${st.selected.length} hosts unavailable${note}: ${st.alreadyDown} already down, ${st.limit! - st.alreadyDown - st.budget} taken by this plan`,
+          });
+        }
+        if (st.batchLeft !== undefined && st.batchLeft < 1) {
+          reasons.push({
+            kind: 'rollout',
+            policy: st.name,
+            message: `${named} rolls out at most ${st.policy.spec.rollout!.batchSize} disruptive action${st.policy.spec.rollout!.batchSize === 1 ? '' : 's'} at a time: ${st.inFlightDisruptive} in flight, ${st.policy.spec.rollout!.batchSize - st.inFlightDisruptive - st.batchLeft} in this plan`,
+          });
+        }
+      }
+    }
+    if (reasons.length === 0) {
+      actions.push(action);
+      if (action.disruptive) {
+        for (const pi of mine) {
+          const st = states[pi]!;
+          if (st.budget !== undefined && c.up) st.budget--;
+          if (st.batchLeft !== undefined) st.batchLeft--;
+        }
+      }
+      continue;
+    }
+    reasons.sort(
+      (a, b) =>
+        BLOCK_ORDER.get(a.kind)! - BLOCK_ORDER.get(b.kind)! || compareStrings(a.policy ?? '', b.policy ?? ''),
+    );
+    const b: Blocked = { action, reasons };
+    const until = latestUntil(reasons);
+    if (until !== undefined) b.until = until;
+    blocked.push(b);
+  }
+
+  return { revision: desired.revision, actions, waits, blocked, orphans, summary: summarize(hosts.length, actions, waits, blocked, orphans) };
+}
+
+function summarize(hosts: number, actions: Action[], waits: Wait[], blocked: Blocked[], orphans: Orphan[]): PlanSummary {
+  const counts = new Map<ActionKind, number>();
+  let disruptive = 0;
+  for (const a of actions) {
+    counts.set(a.kind, (counts.get(a.kind) ?? 0) + 1);
+    if (a.disruptive) disruptive++;
+  }
+  const byKind: Partial<Record<ActionKind, number>> = {};
+  for (const k of ACTION_KINDS) {
+    const n = counts.get(k);
+    if (n !== undefined) byKind[k] = n;
+  }
+  return {
+    hosts,
+    actions: actions.length,
+    disruptive,
+    waits: waits.length,
+    blocked: blocked.length,
+    orphans: orphans.length,
+    byKind,
+    converged: actions.length === 0 && waits.length === 0 && blocked.length === 0,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Maintenance windows: a cron expression for the start, a duration and an IANA time zone.
+ * Pure computation over `now` (croner is used as a calculator only: `paused`, no callback, no timers).
+ */
+import { Cron } from 'croner';
+import type { MaintenanceWindow } from '../model/index.js';
+
+const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+
+/** Parses a duration like `4h`, `90m`, `1h30m`, `2d`, `45s` into milliseconds; undefined when invalid or zero. */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text.trim());
+  if (!m || text.trim() === '') return undefined;
+  const [, d, h, min, s] = m;
+  const ms = ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Number(s ?? 0) * 1000;
+  return ms > 0 ? ms : undefined;
+}
+
+/** Whether `now` lies in a window, and when it next opens (when closed) or closes (when open). */
+export type WindowState =
+  | { open: true; closes: string }
+  | { open: false; opens?: string }
+  | { open: false; invalid: string };
+
+/** A problem with a window's schedule, duration or time zone; undefined when valid. For `gough validate`. */
+export function checkWindow(w: MaintenanceWindow, defaultTimezone = 'UTC'): string | undefined {
+  if (parseDuration(w.duration) === undefined) return `invalid duration "${w.duration}" (use e.g. "4h", "90m", "1h30m")`;
+  const tz = w.timezone ?? defaultTimezone;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+  } catch {
+    return `unknown time zone "${tz}"`;
+  }
+  try {
+    new Cron(w.schedule, { timezone: tz, paused: true });
+  } catch (e) {
+    return `invalid cron schedule "${w.schedule}": ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return undefined;
+}
+
+/**
+ * The state of one window at `now`. Inside means some start `s` (a cron occurrence) has `s <= now < s + duration`,
+ * i.e. the first occurrence strictly after `now - duration` is at or before `now`.
+ */
+export function windowState(w: MaintenanceWindow, now: Date, defaultTimezone = 'UTC'): WindowState {
+  const problem = checkWindow(w, defaultTimezone);
+  if (problem !== undefined) return { open: false, invalid: problem };
+  const duration = parseDuration(w.duration)!;
+  const cron = new Cron(w.schedule, { timezone: w.timezone ?? defaultTimezone, paused: true });
+  const start = cron.nextRun(new Date(now.getTime() - duration));
+  if (start && start.getTime() <= now.getTime()) {
+    return { open: true, closes: new Date(start.getTime() + duration).toISOString() };
+  }
+  const next = start ?? cron.nextRun(now);
+  return next ? { open: false, opens: next.toISOString() } : { open: false };
+}
+
+/** Combines several windows of one policy: open when any is open; otherwise the earliest next opening. */
+export function windowsState(ws: readonly MaintenanceWindow[], now: Date, defaultTimezone = 'UTC'): WindowState {
+  let opens: string | undefined;
+  const invalid: string[] = [];
+  for (const w of ws) {
+    const s = windowState(w, now, defaultTimezone);
+    if (s.open) return s;
+    if ('invalid' in s) invalid.push(s.invalid);
+    else if (s.opens !== undefined && (opens === undefined || s.opens < opens)) opens = s.opens;
+  }
+  if (opens !== undefined) return { open: false, opens };
+  if (invalid.length > 0) return { open: false, invalid: invalid.join('; ') };
+  return { open: false };
+}
