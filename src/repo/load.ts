@@ -1,0 +1,371 @@
+/**
+ * loadRepo: a tree of YAML files → DesiredState + every diagnostic of the repository in one run.
+ * Per-file work (parse, schema, literal secrets) is cached by content id; cross-file checks (names, MACs, IPs,
+ * BMCs, hostnames, references, selectors) and rendering run every time and are linear in the number of hosts.
+ */
+import { stat } from 'node:fs/promises';
+import {
+  type DesiredState,
+  type Diagnostic,
+  GoughError,
+  type Host,
+  hostnameOf,
+  type Kind,
+  matchesSelector,
+  type Policy,
+  type RenderedHost,
+  type RepoConfigSpec,
+  type Severity,
+  type Site,
+  type SourcePos,
+  type Template,
+} from '../model/index.js';
+import { renderHost } from '../render/index.js';
+import { sortDiagnostics } from './diagnostics.js';
+import { globToRegExp, matchesAnyGlob } from './glob.js';
+import type { FilePos, ParsedDoc, ParsedFile } from './parse.js';
+import { parseFile } from './parse.js';
+import { describePath, toPointer } from './pointer.js';
+import { dirReader, type FileReader, isHiddenPath, isYamlPath } from './reader.js';
+
+/** Parsed files by content id (e.g. Git blob sha); a Git source keeps one on disk. */
+export interface ParseCache {
+  get(id: string): ParsedFile | undefined;
+  set(id: string, f: ParsedFile): void;
+}
+
+export type LoadOptions = {
+  revision: string;
+  cache?: ParseCache;
+  signal?: AbortSignal;
+};
+export type LoadResult = {
+  desired: DesiredState;
+  /** Sorted by file, line, column, code. Any error means the revision must not be applied. */
+  diagnostics: Diagnostic[];
+  /** Number of YAML files read (after RepoConfig.ignore). */
+  files: number;
+};
+
+/** Files read at once. */
+const READ_CONCURRENCY = 32;
+
+type Located<T> = { res: T; file: string; doc: ParsedDoc };
+
+export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<LoadResult> {
+  const { signal } = opts;
+  const entries = (await reader.list(signal ? { signal } : {})).filter(
+    (e) => isYamlPath(e.path) && !isHiddenPath(e.path),
+  );
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const parsed: ParsedFile[] = new Array(entries.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < entries.length) {
+      const i = next++;
+      const e = entries[i]!;
+      const cached = e.id !== undefined ? opts.cache?.get(e.id) : undefined;
+      if (cached) {
+        parsed[i] = cached;
+        continue;
+      }
+      let pf: ParsedFile;
+      try {
+        pf = parseFile(await reader.read(e.path, signal ? { signal } : {}));
+      } catch (err) {
+        signal?.throwIfAborted();
+        const code =
+          err instanceof GoughError && (err.code === 'yaml-limit' || err.code === 'file-read') ? err.code : 'file-read';
+        const message =
+          err instanceof GoughError
+            ? err.message
+            : `Cannot read file: ${err instanceof Error ? err.message : String(err)}`;
+        parsed[i] = {
+          format: 1,
+          docs: [],
+          diagnostics: [{ line: 1, col: 1, severity: 'error', code, message }],
+        };
+        continue;
+      }
+      parsed[i] = pf;
+      if (e.id !== undefined) opts.cache?.set(e.id, pf);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, entries.length) }, worker));
+  signal?.throwIfAborted();
+
+  const diagnostics: Diagnostic[] = [];
+  const add = (file: string, at: FilePos, code: string, message: string, severity: Severity = 'error'): void => {
+    diagnostics.push({
+      file,
+      line: at[0],
+      col: at[1],
+      severity,
+      code,
+      message,
+    });
+  };
+
+  // RepoConfig first: its ignore globs decide which files count.
+  let config: RepoConfigSpec = {};
+  let configAt: { file: string; doc: ParsedDoc } | undefined;
+  for (let i = 0; i < entries.length; i++) {
+    for (const doc of parsed[i]!.docs) {
+      if (doc.kind !== 'RepoConfig') continue;
+      const file = entries[i]!.path;
+      if (configAt) {
+        add(
+          file,
+          doc.at,
+          'repo-config',
+          `Only one RepoConfig is allowed per repository: another is at ${where(configAt.file, configAt.doc.at)}`,
+        );
+      } else {
+        configAt = { file, doc };
+        if (doc.valid) config = (doc.data as { spec: RepoConfigSpec }).spec;
+      }
+    }
+  }
+  const ignore = (config.ignore ?? []).map(globToRegExp);
+
+  const byKind = {
+    Site: [] as Located<Site>[],
+    Host: [] as Located<Host>[],
+    Template: [] as Located<Template>[],
+    Policy: [] as Located<Policy>[],
+  };
+  const names: Record<Kind, Map<string, { file: string; at: FilePos }>> = {
+    Site: new Map(),
+    Host: new Map(),
+    Template: new Map(),
+    Policy: new Map(),
+    RepoConfig: new Map(),
+  };
+  let files = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const file = entries[i]!.path;
+    if (ignore.length > 0 && configAt?.file !== file && matchesAnyGlob(file, ignore)) continue;
+    files++;
+    const pf = parsed[i]!;
+    for (const d of pf.diagnostics) diagnostics.push({ file, ...d });
+    for (const doc of pf.docs) {
+      if (doc.kind === 'RepoConfig') continue;
+      if (doc.name !== undefined) {
+        const first = names[doc.kind].get(doc.name);
+        if (first) {
+          add(
+            file,
+            doc.at,
+            'duplicate-name',
+            `Duplicate ${doc.kind} name "${doc.name}": first defined at ${where(first.file, first.at)}`,
+          );
+          continue;
+        }
+        names[doc.kind].set(doc.name, { file, at: doc.at });
+      }
+      if (!doc.valid) continue;
+      (byKind[doc.kind] as Located<unknown>[]).push({
+        res: doc.data,
+        file,
+        doc,
+      });
+    }
+  }
+
+  const posIn = (l: Located<unknown>, path: readonly (string | number)[]): FilePos => {
+    for (let n = path.length; n >= 0; n--) {
+      const p = l.doc.pos[toPointer(path.slice(0, n))];
+      if (p) return p;
+    }
+    return l.doc.at;
+  };
+
+  // Hosts: references and uniqueness.
+  const sites = new Map(byKind.Site.map((s) => [s.res.metadata.name, s]));
+  const templates = new Map(byKind.Template.map((t) => [t.res.metadata.name, t]));
+  const macs = new Map<string, Located<Host>>();
+  const ips = new Map<string, Located<Host>>();
+  const bmcs = new Map<string, Located<Host>>();
+  const hostnames = new Map<string, Located<Host>>();
+  const renderable: Located<Host>[] = [];
+  const uniq = (
+    map: Map<string, Located<Host>>,
+    key: string,
+    h: Located<Host>,
+    path: (string | number)[],
+    code: string,
+    what: string,
+  ): void => {
+    const first = map.get(key);
+    if (first) {
+      add(
+        h.file,
+        posIn(h, path),
+        code,
+        `${what} is already used by host "${first.res.metadata.name}" (${where(first.file, first.doc.at)})`,
+      );
+    } else map.set(key, h);
+  };
+  for (const h of byKind.Host) {
+    const spec = h.res.spec;
+    const name = h.res.metadata.name;
+    let ok = true;
+    if (!sites.has(spec.site) && !names.Site.has(spec.site)) {
+      add(
+        h.file,
+        posIn(h, ['spec', 'site']),
+        'unknown-site',
+        `Host "${name}" names site "${spec.site}", which is not defined${known(sites)}`,
+      );
+      ok = false;
+    } else if (!sites.has(spec.site)) ok = false; // the site exists but is invalid: reported there
+    if (spec.template !== undefined && !templates.has(spec.template)) {
+      if (!names.Template.has(spec.template)) {
+        add(
+          h.file,
+          posIn(h, ['spec', 'template']),
+          'unknown-template',
+          `Host "${name}" names template "${spec.template}", which is not defined${known(templates)}`,
+        );
+      }
+      ok = false;
+    }
+    spec.hardware.macs.forEach((m, i) => {
+      uniq(macs, m, h, ['spec', 'hardware', 'macs', i], 'duplicate-mac', `MAC "${m}"`);
+    });
+    if (spec.network?.address !== undefined) {
+      const ip = spec.network.address.replace(/\/\d+$/, '').toLowerCase();
+      uniq(ips, ip, h, ['spec', 'network', 'address'], 'duplicate-ip', `IP address "${ip}"`);
+    }
+    const bmc = spec.hardware.bmc;
+    if (bmc) {
+      const key = `${bmc.address.toLowerCase()}:${bmc.port ?? 623}`;
+      uniq(bmcs, key, h, ['spec', 'hardware', 'bmc', 'address'], 'duplicate-bmc', `BMC "${key}"`);
+    }
+    const hn = hostnameOf(h.res).toLowerCase();
+    uniq(
+      hostnames,
+      hn,
+      h,
+      spec.hostname !== undefined ? ['spec', 'hostname'] : ['metadata', 'name'],
+      'duplicate-hostname',
+      `Hostname "${hn}"`,
+    );
+    if (ok) renderable.push(h);
+  }
+
+  // Policies: selectors must match something; named sites must exist.
+  const hosts = byKind.Host.map((h) => h.res);
+  for (const p of byKind.Policy) {
+    const sel = p.res.spec.selector;
+    (sel.sites ?? []).forEach((s, i) => {
+      if (!names.Site.has(s)) {
+        add(
+          p.file,
+          posIn(p, ['spec', 'selector', 'sites', i]),
+          'unknown-site',
+          `Policy "${p.res.metadata.name}" selects site "${s}", which is not defined${known(sites)}`,
+        );
+      }
+    });
+    if (!hosts.some((h) => matchesSelector(sel, h))) {
+      add(
+        p.file,
+        posIn(p, ['spec', 'selector']),
+        'selector-matches-nothing',
+        `Policy "${p.res.metadata.name}" selects no host: check its selector`,
+        'warning',
+      );
+    }
+  }
+
+  // Rendering: every host whose site and template resolve.
+  const rendered = new Map<string, RenderedHost>();
+  const reportedSyntax = new Set<string>();
+  for (const h of renderable) {
+    const site = sites.get(h.res.spec.site)!.res;
+    const tl = h.res.spec.template !== undefined ? templates.get(h.res.spec.template) : undefined;
+    const r = renderHost({
+      host: h.res,
+      site,
+      template: tl?.res,
+      revision: opts.revision,
+    });
+    if (r.ok) {
+      rendered.set(h.res.metadata.name, r.rendered);
+      continue;
+    }
+    for (const e of r.errors) {
+      const tAt = tl ? `${describePath(e.field)} (${where(tl.file, posIn(tl, e.field))})` : describePath(e.field);
+      if (e.code === 'template-var') {
+        add(
+          h.file,
+          posIn(h, ['spec', 'template']),
+          'template-var',
+          `${e.message}: used at ${tAt}; set it in spec.vars or give the template variable a default`,
+        );
+      } else {
+        const key = `${e.template}\u0000${toPointer(e.field)}`;
+        if (reportedSyntax.has(key)) continue;
+        reportedSyntax.add(key);
+        if (tl) add(tl.file, posIn(tl, e.field), 'template-syntax', e.message);
+        else add(h.file, posIn(h, ['spec', 'template']), 'template-syntax', e.message);
+      }
+    }
+  }
+
+  const sources = new Map<string, SourcePos>();
+  for (const kind of ['Site', 'Host', 'Template', 'Policy'] as const) {
+    for (const l of byKind[kind] as Located<unknown>[]) {
+      sources.set(`${kind}/${l.doc.name}`, {
+        file: l.file,
+        line: l.doc.at[0],
+        col: l.doc.at[1],
+      });
+    }
+  }
+  if (configAt?.doc.valid)
+    sources.set(`RepoConfig/${configAt.doc.name}`, {
+      file: configAt.file,
+      line: configAt.doc.at[0],
+      col: configAt.doc.at[1],
+    });
+
+  const desired: DesiredState = {
+    revision: opts.revision,
+    sites: byKind.Site.map((s) => s.res),
+    hosts,
+    templates: byKind.Template.map((t) => t.res),
+    policies: byKind.Policy.map((p) => p.res),
+    config,
+    rendered,
+    sources,
+  };
+  return { desired, diagnostics: sortDiagnostics(diagnostics), files };
+}
+
+/**
+ * Loads a working directory (revision `worktree`). Throws `GoughError('file-read')` when `root` is not a
+ * readable directory; everything wrong inside it is a diagnostic.
+ */
+export async function loadDirectory(root: string, opts: Partial<LoadOptions> = {}): Promise<LoadResult> {
+  const st = await stat(root).catch((e: NodeJS.ErrnoException) => {
+    throw new GoughError(
+      'file-read',
+      `Cannot read directory "${root}": ${e.code === 'ENOENT' ? 'it does not exist' : (e.code ?? e.message)}`,
+      { cause: e },
+    );
+  });
+  if (!st.isDirectory()) throw new GoughError('file-read', `Cannot read directory "${root}": not a directory`);
+  return loadRepo(dirReader(root), { revision: 'worktree', ...opts });
+}
+
+function where(file: string, at: FilePos): string {
+  return `${file}:${at[0]}:${at[1]}`;
+}
+
+function known(m: Map<string, unknown>): string {
+  if (m.size === 0) return '';
+  const list = [...m.keys()].sort();
+  return ` (known: ${list.slice(0, 8).join(', ')}${list.length > 8 ? ', …' : ''})`;
+}

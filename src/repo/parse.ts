@@ -1,0 +1,572 @@
+/**
+ * Parsing one file: bytes → documents as plain data, with the per-document checks (YAML syntax, safety limits,
+ * kind/apiVersion, JSON Schema, literal secrets) already done and the positions later stages need kept.
+ * The result is JSON-serialisable so a Git source can cache it by blob id.
+ */
+import {
+  type Document,
+  isAlias,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+} from 'yaml';
+import { API_VERSION, type Kind, KINDS, type Severity } from '../model/index.js';
+import { formatBytes, MAX_ALIAS_COUNT, MAX_DEPTH, MAX_DOCUMENTS, MAX_FILE_BYTES } from './limits.js';
+import { describePointer, fromPointer, quoteValue, toPointer } from './pointer.js';
+import { type SchemaError, validatorOf } from './schemas.js';
+import { findLiteralSecrets } from './secrets.js';
+
+/** 1-based line and column. */
+export type FilePos = [line: number, col: number];
+
+export type FileDiagnostic = {
+  line: number;
+  col: number;
+  severity: Severity;
+  code: string;
+  message: string;
+};
+
+export type ParsedDoc = {
+  kind: Kind;
+  /** metadata.name when it is a string (also for invalid documents, so references to them do not cascade). */
+  name?: string;
+  /** True when the document passed every per-document check; only then is `data` set. */
+  valid: boolean;
+  data?: unknown;
+  /** Position of metadata.name (or of the document). */
+  at: FilePos;
+  /** Positions of the nodes cross-file checks and rendering may point at, keyed by JSON Pointer. */
+  pos: Record<string, FilePos>;
+};
+
+export type ParsedFile = {
+  format: 1;
+  docs: ParsedDoc[];
+  diagnostics: FileDiagnostic[];
+};
+
+/** Leading indentation (columns, counting `- ` and `? ` markers) that the pre-scan rejects before parsing. */
+const MAX_INDENT = 512;
+/** Flow-collection nesting (`[[[…` / `{{{…`) that the pre-scan rejects before parsing. */
+const MAX_FLOW_DEPTH = 2 * MAX_DEPTH;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function parseFile(bytes: Uint8Array): ParsedFile {
+  const out: ParsedFile = { format: 1, docs: [], diagnostics: [] };
+  const fail = (code: string, message: string, line = 1, col = 1): ParsedFile => {
+    out.diagnostics.push({ line, col, severity: 'error', code, message });
+    return out;
+  };
+  if (bytes.byteLength > MAX_FILE_BYTES) {
+    return fail(
+      'yaml-limit',
+      `File is ${formatBytes(bytes.byteLength)}, larger than the limit of ${formatBytes(MAX_FILE_BYTES)}: split it into smaller files`,
+    );
+  }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) {
+    const [line, col] = lineColOfByte(bytes, nul);
+    return fail('file-read', `Binary file: NUL byte at offset ${nul}; only UTF-8 YAML text is read`, line, col);
+  }
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    return fail('file-read', 'File is not valid UTF-8: save it as UTF-8');
+  }
+  const deep = scanNesting(text);
+  if (deep) return fail('yaml-limit', deep.message, deep.line, 1);
+
+  const lc = new LineCounter();
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, {
+      lineCounter: lc,
+      prettyErrors: true,
+      uniqueKeys: true,
+    }) as Document.Parsed[];
+  } catch (e) {
+    if (e instanceof RangeError)
+      return fail('yaml-limit', `YAML nesting is too deep: the limit is ${MAX_DEPTH} levels`);
+    return fail('yaml-syntax', `YAML does not parse: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (docs.length > MAX_DOCUMENTS)
+    return fail('yaml-limit', `File has ${docs.length} documents, more than the limit of ${MAX_DOCUMENTS}`);
+  const posOf = (offset: number): FilePos => {
+    const p = lc.linePos(offset);
+    return [p.line, p.col];
+  };
+  for (const doc of docs) {
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors) {
+        const lp = err.linePos?.[0];
+        const code = err.code === 'RESOURCE_EXHAUSTION' ? 'yaml-limit' : 'yaml-syntax';
+        out.diagnostics.push({
+          line: lp?.line ?? 1,
+          col: lp?.col ?? 1,
+          severity: 'error',
+          code,
+          message: yamlMessage(err.message),
+        });
+      }
+      continue;
+    }
+    parseDocument(doc, posOf, out);
+  }
+  return out;
+}
+
+function parseDocument(doc: Document.Parsed, posOf: (offset: number) => FilePos, out: ParsedFile): void {
+  const root = doc.contents;
+  const rootPos: FilePos = root?.range ? posOf(root.range[0]) : doc.range ? posOf(doc.range[0]) : [1, 1];
+  const diag = (code: string, message: string, at: FilePos, severity: Severity = 'error'): void => {
+    out.diagnostics.push({ line: at[0], col: at[1], severity, code, message });
+  };
+  const depthAt = depthExceeded(root);
+  if (depthAt) {
+    diag(
+      'yaml-limit',
+      `YAML nesting is deeper than the limit of ${MAX_DEPTH} levels`,
+      depthAt.range ? posOf(depthAt.range[0]) : rootPos,
+    );
+    return;
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+      diag(
+        'yaml-limit',
+        `YAML aliases expand too much (a "billion laughs" document): at most ${MAX_ALIAS_COUNT} alias expansions are allowed`,
+        rootPos,
+      );
+    } else if (e instanceof RangeError) {
+      diag('yaml-limit', `YAML nesting is too deep: the limit is ${MAX_DEPTH} levels`, rootPos);
+    } else {
+      diag('yaml-syntax', `YAML cannot be read: ${e instanceof Error ? yamlMessage(e.message) : String(e)}`, rootPos);
+    }
+    return;
+  }
+  if (data === null || data === undefined) return; // empty document (e.g. a trailing `---`)
+  const at = (ptr: string, key = false): FilePos => {
+    const n = nodeAt(doc, fromPointer(ptr), key);
+    return n?.range ? posOf(n.range[0]) : rootPos;
+  };
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    diag('schema', 'Document must be a mapping with apiVersion, kind, metadata and spec', rootPos);
+    return;
+  }
+  const obj = data as Record<string, unknown>;
+  if ('apiVersion' in obj && obj['apiVersion'] !== API_VERSION) {
+    diag(
+      'unknown-api-version',
+      `Unknown apiVersion ${quoteValue(obj['apiVersion'])}: Gough reads "${API_VERSION}"`,
+      at('/apiVersion'),
+    );
+    return;
+  }
+  if (!('kind' in obj)) {
+    diag('schema', 'Missing required property "kind" in the document', rootPos);
+    return;
+  }
+  const kind = obj['kind'];
+  if (typeof kind !== 'string' || !(KINDS as readonly string[]).includes(kind)) {
+    diag('unknown-kind', `Unknown kind ${quoteValue(kind)}: expected one of ${KINDS.join(', ')}`, at('/kind'));
+    return;
+  }
+  const k = kind as Kind;
+  const meta = obj['metadata'];
+  const name =
+    meta && typeof meta === 'object' && typeof (meta as { name?: unknown }).name === 'string'
+      ? (meta as { name: string }).name
+      : undefined;
+  const before = out.diagnostics.length;
+  const schemaCode = k === 'RepoConfig' ? 'repo-config' : 'schema';
+
+  const secrets = findLiteralSecrets(obj);
+  const secretPtrs = secrets.map((s) => toPointer(s.path));
+  for (const s of secrets) diag('literal-secret', s.message, at(toPointer(s.path)));
+
+  const validate = validatorOf(k);
+  if (!validate(obj)) {
+    for (const e of schemaErrors(validate.errors ?? [], secretPtrs)) diag(schemaCode, e.message, at(e.ptr, e.key));
+  }
+  if (out.diagnostics.length === before) {
+    for (const e of semanticErrors(k, obj)) diag(schemaCode, e.message, at(e.ptr));
+  }
+  const valid = out.diagnostics.length === before;
+  if (valid && k === 'Host') normaliseHost(obj);
+  const pos: Record<string, FilePos> = {};
+  for (const ptr of wantedPointers(k, obj)) {
+    const n = nodeAt(doc, fromPointer(ptr), false);
+    if (n?.range) pos[ptr] = posOf(n.range[0]);
+  }
+  if (k === 'Template') recordAll(doc, posOf, pos);
+  const entry: ParsedDoc = {
+    kind: k,
+    valid,
+    at: name !== undefined ? at('/metadata/name') : rootPos,
+    pos,
+  };
+  if (name !== undefined) entry.name = name;
+  if (valid) entry.data = obj;
+  out.docs.push(entry);
+}
+
+/** Lower-cases MACs so duplicates and DHCP lookups compare equal. */
+function normaliseHost(obj: Record<string, unknown>): void {
+  const hw = (obj['spec'] as { hardware: { macs: string[]; bootMac?: string } }).hardware;
+  hw.macs = hw.macs.map((m) => m.toLowerCase());
+  if (hw.bootMac !== undefined) hw.bootMac = hw.bootMac.toLowerCase();
+}
+
+/** Checks JSON Schema cannot say well (or only with unreadable messages). */
+function semanticErrors(kind: Kind, obj: Record<string, unknown>): { ptr: string; message: string }[] {
+  const errs: { ptr: string; message: string }[] = [];
+  const spec = obj['spec'] as Record<string, unknown>;
+  if (kind === 'Host') {
+    const hw = spec['hardware'] as { macs: string[]; bootMac?: string };
+    if (hw.bootMac !== undefined && !hw.macs.some((m) => m.toLowerCase() === hw.bootMac!.toLowerCase())) {
+      errs.push({
+        ptr: '/spec/hardware/bootMac',
+        message: `bootMac ${quoteValue(hw.bootMac)} is not one of the host's macs`,
+      });
+    }
+    const seen = new Map<string, number>();
+    hw.macs.forEach((m, i) => {
+      const prev = seen.get(m.toLowerCase());
+      if (prev !== undefined)
+        errs.push({
+          ptr: `/spec/hardware/macs/${i}`,
+          message: `MAC ${quoteValue(m)} is listed twice (also macs[${prev}])`,
+        });
+      else seen.set(m.toLowerCase(), i);
+    });
+  }
+  if (kind === 'Site') {
+    const prov = spec['provisioner'] as string;
+    if (prov === 'maas' && spec['maas'] === undefined)
+      errs.push({
+        ptr: '/spec',
+        message: 'Site with provisioner "maas" needs a "maas" section (url, apiKeyRef)',
+      });
+    if (prov === 'pxe' && spec['pxe'] === undefined)
+      errs.push({
+        ptr: '/spec',
+        message: 'Site with provisioner "pxe" needs a "pxe" section (interface, mode, subnet, bootServer)',
+      });
+  }
+  if (kind === 'Policy') {
+    const exprs =
+      (
+        spec['selector'] as {
+          matchExpressions?: { operator: string; values?: string[] }[];
+        }
+      ).matchExpressions ?? [];
+    exprs.forEach((e, i) => {
+      const needs = e.operator === 'In' || e.operator === 'NotIn';
+      if (needs && (e.values === undefined || e.values.length === 0)) {
+        errs.push({
+          ptr: `/spec/selector/matchExpressions/${i}`,
+          message: `Operator "${e.operator}" needs a non-empty "values" list`,
+        });
+      }
+      if (!needs && e.values !== undefined) {
+        errs.push({
+          ptr: `/spec/selector/matchExpressions/${i}/values`,
+          message: `Operator "${e.operator}" takes no "values"`,
+        });
+      }
+    });
+  }
+  return errs;
+}
+
+type MappedError = { ptr: string; key: boolean; message: string };
+
+const PRIORITY: Record<string, number> = {
+  required: 0,
+  additionalProperties: 1,
+  propertyNames: 2,
+  const: 3,
+  enum: 4,
+  type: 5,
+};
+
+/** ajv errors → one readable error per place, with the pointer of the node to point at. */
+export function schemaErrors(errors: readonly SchemaError[], secretPtrs: readonly string[] = []): MappedError[] {
+  const under = (p: string, base: string): boolean => p === base || p.startsWith(`${base}/`);
+  const kept = errors.filter(
+    (e) =>
+      !/\/(oneOf|anyOf)\/\d+\//.test(e.schemaPath) &&
+      !secretPtrs.some(
+        (s) =>
+          under(e.instancePath, s) || (under(s, e.instancePath) && (e.keyword === 'oneOf' || e.keyword === 'anyOf')),
+      ),
+  );
+  const byPlace = new Map<string, SchemaError>();
+  for (const e of kept) {
+    const place = placeOf(e);
+    const prev = byPlace.get(place);
+    if (!prev || (PRIORITY[e.keyword] ?? 9) < (PRIORITY[prev.keyword] ?? 9)) byPlace.set(place, e);
+  }
+  // propertyNames reports the name's own error and a wrapper; keep one per key.
+  return [...byPlace.entries()].map(([place, e]) => ({
+    ptr: place.replace(/#key$/, ''),
+    key: place.endsWith('#key'),
+    message: messageOf(e),
+  }));
+}
+
+function placeOf(e: SchemaError): string {
+  const p = e.params as Record<string, unknown>;
+  if (e.keyword === 'required') return `${e.instancePath}\u0000${String(p['missingProperty'])}`;
+  if (e.keyword === 'additionalProperties')
+    return `${e.instancePath}${toPointer([String(p['additionalProperty'])])}#key`;
+  if (typeof p['propertyName'] === 'string') return `${e.instancePath}${toPointer([p['propertyName']])}#key`;
+  return e.instancePath;
+}
+
+function messageOf(e: SchemaError): string {
+  const where = describePointer(e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  const desc =
+    typeof (e.parentSchema as { description?: unknown } | undefined)?.description === 'string'
+      ? (e.parentSchema as { description: string }).description.replace(/\.$/, '').replaceAll('`', '')
+      : undefined;
+  switch (e.keyword) {
+    case 'required':
+      return `Missing required property "${String(p['missingProperty'])}" in ${where}`;
+    case 'additionalProperties': {
+      const name = String(p['additionalProperty']);
+      const known = Object.keys(((e.parentSchema as { properties?: object } | undefined)?.properties ?? {}) as object);
+      const near = closest(name, known);
+      return `Unknown property "${name}" in ${where}${near ? `: did you mean "${near}"?` : known.length ? `: expected one of ${known.join(', ')}` : ''}`;
+    }
+    case 'propertyNames':
+    case 'pattern':
+      if (typeof p['propertyName'] === 'string' || e.keyword === 'propertyNames') {
+        return `Invalid key ${quoteValue(p['propertyName'])} in ${where}`;
+      }
+      return `Invalid value ${quoteValue(e.data)} for ${where}${desc ? `: expected ${lowerFirst(desc)}` : ''}`;
+    case 'enum':
+      return `Invalid value ${quoteValue(e.data)} for ${where}: expected one of ${(p['allowedValues'] as unknown[]).map((v) => quoteValue(v)).join(', ')}`;
+    case 'const':
+      return `Invalid value ${quoteValue(e.data)} for ${where}: expected ${quoteValue(p['allowedValue'])}`;
+    case 'type':
+      return `Wrong type for ${where}: expected ${String(p['type']).replaceAll(',', ' or ')}, got ${typeName(e.data)}`;
+    case 'oneOf':
+    case 'anyOf':
+      return `Invalid value for ${where}${desc ? `: expected ${lowerFirst(desc)}` : ''}`;
+    case 'not':
+      return e.instancePath === '/spec'
+        ? 'cloudConfig and userData are exclusive in spec: give one of them'
+        : `Invalid value for ${where}`;
+    default:
+      return `Invalid value ${quoteValue(e.data)} for ${where}: ${e.message ?? 'does not match the schema'}`;
+  }
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${quoteValue(v)}`;
+}
+
+function lowerFirst(s: string): string {
+  return /^[A-Z][a-z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s;
+}
+
+function closest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = distance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The YAML node at a path (the key node when `key`); the deepest existing ancestor when the path does not exist. */
+function nodeAt(doc: Document.Parsed, path: readonly string[], key: boolean): Node | undefined {
+  let cur: unknown = doc.contents;
+  let last: Node | undefined = (cur as Node | null) ?? undefined;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]!;
+    if (isAlias(cur)) cur = cur.resolve(doc);
+    if (isMap(cur)) {
+      const pair = cur.items.find(
+        (it) => isPair(it) && (isScalar(it.key) ? String(it.key.value) : String(it.key)) === seg,
+      );
+      if (!pair) return last;
+      const keyNode = pair.key as Node;
+      if (i === path.length - 1 && key) return keyNode;
+      const v = pair.value as Node | null;
+      // An empty value (`key:`) has no useful position: point at its key.
+      if (v === null || (isScalar(v) && v.value === null && v.range?.[0] === v.range?.[1])) return keyNode;
+      cur = v;
+      last = v;
+    } else if (isSeq(cur)) {
+      const item = cur.items[Number(seg)] as Node | undefined;
+      if (item === undefined) return last;
+      cur = item;
+      last = item;
+    } else {
+      return last;
+    }
+  }
+  return last;
+}
+
+function wantedPointers(kind: Kind, obj: Record<string, unknown>): string[] {
+  const ptrs = ['/metadata/name', '/spec'];
+  const spec = (obj['spec'] ?? {}) as Record<string, unknown>;
+  if (kind === 'Host') {
+    ptrs.push('/spec/site', '/spec/template', '/spec/hostname', '/spec/hardware/bmc/address', '/spec/network/address');
+    const macs = (spec['hardware'] as { macs?: unknown } | undefined)?.macs;
+    if (Array.isArray(macs))
+      macs.forEach((_, i) => {
+        ptrs.push(`/spec/hardware/macs/${i}`);
+      });
+    const vars = spec['vars'];
+    if (vars && typeof vars === 'object') for (const v of Object.keys(vars)) ptrs.push(toPointer(['spec', 'vars', v]));
+  } else if (kind === 'Policy') {
+    ptrs.push('/spec/selector');
+    const sel = (spec['selector'] ?? {}) as {
+      sites?: unknown;
+      hosts?: unknown;
+    };
+    if (Array.isArray(sel.sites))
+      sel.sites.forEach((_, i) => {
+        ptrs.push(`/spec/selector/sites/${i}`);
+      });
+    if (Array.isArray(sel.hosts))
+      sel.hosts.forEach((_, i) => {
+        ptrs.push(`/spec/selector/hosts/${i}`);
+      });
+  }
+  return ptrs;
+}
+
+/** Records the position of every node of a (small) document: templates, whose render errors name any field. */
+function recordAll(doc: Document.Parsed, posOf: (offset: number) => FilePos, pos: Record<string, FilePos>): void {
+  const stack: [unknown, string[]][] = [[doc.contents, []]];
+  while (stack.length > 0) {
+    const [n, path] = stack.pop()!;
+    if (isMap(n)) {
+      for (const it of n.items) {
+        const key = isScalar(it.key) ? String(it.key.value) : String(it.key);
+        const v = it.value as Node | null;
+        const target = v && v.range && !(isScalar(v) && v.value === null) ? v : (it.key as Node);
+        if (target?.range) pos[toPointer([...path, key])] = posOf(target.range[0]);
+        stack.push([v, [...path, key]]);
+      }
+    } else if (isSeq(n)) {
+      n.items.forEach((it, i) => {
+        const v = it as Node;
+        if (v?.range) pos[toPointer([...path, String(i)])] = posOf(v.range[0]);
+        stack.push([v, [...path, String(i)]]);
+      });
+    }
+  }
+}
+
+/** The first collection nested deeper than MAX_DEPTH (aliases are not followed). */
+function depthExceeded(root: unknown): Node | undefined {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [n, d] = stack.pop()!;
+    if (!isCollection(n)) continue;
+    if (d > MAX_DEPTH) return n;
+    for (const it of n.items) {
+      if (isPair(it)) {
+        stack.push([it.key, d + 1], [it.value, d + 1]);
+      } else stack.push([it, d + 1]);
+    }
+  }
+  return undefined;
+}
+
+/** Cheap pre-scan that rejects pathological nesting before the (recursive) YAML composer sees it. */
+function scanNesting(text: string): { line: number; message: string } | undefined {
+  let flow = 0;
+  let line = 1;
+  let atStart = true;
+  let indent = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      line++;
+      atStart = true;
+      indent = 0;
+      continue;
+    }
+    if (atStart) {
+      if (c === 32 || c === 9) {
+        indent++;
+      } else if ((c === 45 || c === 63) && text.charCodeAt(i + 1) === 32) {
+        indent += 2;
+        i++;
+      } else atStart = false;
+      if (indent > MAX_INDENT)
+        return {
+          line,
+          message: `YAML is indented more than ${MAX_INDENT} columns (nesting limit ${MAX_DEPTH} levels)`,
+        };
+      if (atStart) continue;
+    }
+    if (c === 91 || c === 123) {
+      if (++flow > MAX_FLOW_DEPTH)
+        return {
+          line,
+          message: `YAML nesting is deeper than the limit of ${MAX_DEPTH} levels`,
+        };
+    } else if ((c === 93 || c === 125) && flow > 0) flow--;
+  }
+  return undefined;
+}
+
+function lineColOfByte(bytes: Uint8Array, offset: number): FilePos {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset; i++) {
+    if (bytes[i] === 10) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return [line, offset - start + 1];
+}
+
+/** First line of a yaml error message, without its " at line L, column C" suffix (the position is in the diagnostic). */
+function yamlMessage(m: string): string {
+  const first = m.split('\n')[0] ?? m;
+  const cut = first.replace(/ at line \d+, column \d+:?$/, '').trim();
+  return cut.length > 0 ? cut[0]!.toUpperCase() + cut.slice(1).replace(/\.$/, '') : 'YAML does not parse';
+}

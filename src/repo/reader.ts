@@ -1,0 +1,103 @@
+/**
+ * Reading a repository tree. `FileReader` is the small interface a Git tree implements too; `dirReader`
+ * reads a working directory and never follows symlinks.
+ */
+import { constants } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GoughError } from '../model/index.js';
+import { MAX_FILE_BYTES, formatBytes } from './limits.js';
+
+export type FileEntry = {
+  /** Posix path relative to the root. */
+  path: string;
+  /** Content id (e.g. a Git blob sha) used as the parse-cache key; absent means "do not cache". */
+  id?: string;
+};
+
+export type ReadOptions = { signal?: AbortSignal };
+
+export interface FileReader {
+  /** Every file under the root that may hold resources (the loader filters by extension). */
+  list(opts?: ReadOptions): Promise<FileEntry[]>;
+  /**
+   * The bytes of one listed file. Throws `GoughError` with code `file-read` (unreadable, symlink) or
+   * `yaml-limit` (larger than the loader's size limit) — the loader turns both into diagnostics.
+   */
+  read(path: string, opts?: ReadOptions): Promise<Uint8Array>;
+}
+
+/** True for names the loader reads: `*.yaml` and `*.yml`. */
+export function isYamlPath(path: string): boolean {
+  return path.endsWith('.yaml') || path.endsWith('.yml');
+}
+
+/** True when any path segment starts with a dot (`.git/`, `.github/`, `.hidden.yaml`): such files are skipped. */
+export function isHiddenPath(path: string): boolean {
+  return path.split('/').some((seg) => seg.startsWith('.'));
+}
+
+/**
+ * A reader over a directory. Lists YAML files (and YAML-named symlinks, so they can be reported) below `root`,
+ * skipping hidden directories; never descends into symlinked directories; `read` refuses symlinks, paths that
+ * leave the root, and files larger than `MAX_FILE_BYTES` (without reading them).
+ */
+export function dirReader(root: string): FileReader {
+  return {
+    async list(opts = {}) {
+      const out: FileEntry[] = [];
+      const walk = async (rel: string): Promise<void> => {
+        opts.signal?.throwIfAborted();
+        const entries = await readdir(rel === '' ? root : join(root, rel), {
+          withFileTypes: true,
+        });
+        for (const e of entries) {
+          if (e.name.startsWith('.')) continue;
+          const p = rel === '' ? e.name : `${rel}/${e.name}`;
+          if (e.isDirectory()) await walk(p);
+          else if ((e.isFile() || e.isSymbolicLink()) && isYamlPath(e.name)) out.push({ path: p });
+        }
+      };
+      await walk('');
+      out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      return out;
+    },
+    async read(path, opts = {}) {
+      opts.signal?.throwIfAborted();
+      if (path.startsWith('/') || path.split('/').some((s) => s === '..' || s === '')) {
+        throw new GoughError('file-read', `Cannot read "${path}": path leaves the repository`);
+      }
+      const full = join(root, path);
+      const st = await lstat(full).catch((e: NodeJS.ErrnoException) => {
+        throw new GoughError('file-read', `Cannot read file: ${e.code ?? e.message}`, { cause: e });
+      });
+      if (st.isSymbolicLink()) {
+        throw new GoughError('file-read', 'File is a symlink: Gough never follows symlinks, commit the file itself');
+      }
+      if (!st.isFile()) throw new GoughError('file-read', 'Not a regular file');
+      let fh: Awaited<ReturnType<typeof open>>;
+      try {
+        fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP') {
+          throw new GoughError('file-read', 'File is a symlink: Gough never follows symlinks, commit the file itself');
+        }
+        throw new GoughError('file-read', `Cannot read file: ${code ?? String(e)}`, { cause: e });
+      }
+      try {
+        const size = (await fh.stat()).size;
+        if (size > MAX_FILE_BYTES) {
+          throw new GoughError(
+            'yaml-limit',
+            `File is ${formatBytes(size)}, larger than the limit of ${formatBytes(MAX_FILE_BYTES)}: split it into smaller files`,
+          );
+        }
+        const buf = await fh.readFile(opts.signal ? { signal: opts.signal } : {});
+        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}
