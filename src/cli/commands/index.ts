@@ -1,6 +1,9 @@
 import type { Command } from '../command.js';
+import { validateCommand } from './validate.js';
 
 /**
  * Every command, in `gough --help` order. Add a command by importing it here (one line each).
  */
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [
+  validateCommand,
+];
