@@ -44,6 +44,20 @@ export function checkWindow(w: MaintenanceWindow, defaultTimezone = 'UTC'): stri
  * i.e. the first occurrence strictly after `now - duration` is at or before `now`.
  */
 export function windowState(w: MaintenanceWindow, now: Date, defaultTimezone = 'UTC'): WindowState {
+  // Memoised: croner's nextRun costs about half a millisecond, and a daemon re-plans with few distinct windows.
+  const key = `${w.schedule}\u0000${w.duration}\u0000${w.timezone ?? defaultTimezone}\u0000${now.getTime()}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const state = computeWindowState(w, now, defaultTimezone);
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(key, state);
+  return state;
+}
+
+const MEMO_MAX = 4096;
+const memo = new Map<string, WindowState>();
+
+function computeWindowState(w: MaintenanceWindow, now: Date, defaultTimezone: string): WindowState {
   const problem = checkWindow(w, defaultTimezone);
   if (problem !== undefined) return { open: false, invalid: problem };
   const duration = parseDuration(w.duration)!;
