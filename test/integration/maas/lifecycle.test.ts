@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MaasClient, MaasProvisioner } from '../../../src/drivers/maas/index.js';
+import { type MaasEmulator, seedMachinesFromHosts, startMaasEmulator } from '../../../src/lab/index.js';
+import type { Action, ActionKind } from '../../../src/model/index.js';
+import { desired, host, site } from './helpers.js';
+
+const action = (h: string, kind: ActionKind): Action => ({ id: `${h}-${kind}`, host: h, site: 'dc1', kind, reason: 'test', disruptive: false });
+
+describe('MAAS provisioner lifecycle over HTTP (emulator)', () => {
+  let emu: MaasEmulator;
+  const h1 = host('web-01', 1);
+  const h2 = host('web-02', 2);
+  beforeAll(async () => {
+    emu = await startMaasEmulator({ timeFactor: 0.01, machines: seedMachinesFromHosts([h1], { initial: 'new' }) });
+  });
+  afterAll(async () => {
+    await emu.close();
+  });
+
+  it('drives New → Commissioning → Ready → Deploying → Deployed → Releasing → Ready', async () => {
+    const s = site(emu.url);
+    const client = new MaasClient({ url: emu.url, apiKey: emu.apiKey });
+    const p = new MaasProvisioner({ client, site: s, pollIntervalMs: 20 });
+    const d = desired(h1, s);
+    {
+      let [o] = await p.observe([d]);
+      expect(o?.lifecycle).toBe('new');
+      await p.perform(action('web-01', 'commission'), d);
+      [o] = await p.observe([d]);
+      expect(o?.lifecycle).toBe('ready');
+      const out = await p.perform(action('web-01', 'deploy'), d);
+      expect(out.observed?.lifecycle).toBe('deployed');
+      [o] = await p.observe([d]);
+      expect(o).toMatchObject({ name: 'web-01', lifecycle: 'deployed', power: 'on', deployedSpecHash: 'spec-aaaa1111', deployedRevision: 'rev-1' });
+      expect(o?.os).toEqual({ distro: 'ubuntu', series: 'jammy' });
+      const m = emu.machines().find((x) => x.hostname === 'web-01')!;
+      expect(m._emulator.userData).toBe('#cloud-config\nhostname: web-01\n');
+      // Deploy again with the same spec: already holds, no new deploy request.
+      const deploysBefore = emu.requestLog().filter((e) => e.op === 'deploy').length;
+      await p.perform(action('web-01', 'deploy'), d);
+      expect(emu.requestLog().filter((e) => e.op === 'deploy').length).toBe(deploysBefore);
+      await p.perform(action('web-01', 'release'), d);
+      [o] = await p.observe([d]);
+      expect(o?.lifecycle).toBe('ready');
+      expect(o?.deployedSpecHash).toBeUndefined();
+    }
+    // MAAS's own event log records every status change ("Node changed status", DEBUG level).
+    const events = await client.queryEvents({ hostname: ['web-01'], level: 'DEBUG', limit: 1000 });
+    const changes = events
+      .filter((e) => e.type === 'Node changed status')
+      .reverse()
+      .map((e) => /^From '(.*)' to '(.*)'$/.exec(e.description)?.slice(1, 3));
+    const path = [changes[0]?.[0], ...changes.map((c) => c?.[1])];
+    expect(path).toEqual(['New', 'Commissioning', 'Ready', 'Allocated', 'Deploying', 'Deployed', 'Releasing', 'Ready']);
+    // Progress shows in status_message events along the way.
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['PXE Request', 'Loading ephemeral', 'Installation complete', 'Deployed']));
+  });
+
+  it('registers an absent host with its MACs and BMC credentials, then MAAS commissions it', async () => {
+    const s = site(emu.url, { bmc: { driver: 'ipmi', username: 'gough', credentialsRef: { env: 'BMC_PASS' } } });
+    const client = new MaasClient({ url: emu.url, apiKey: emu.apiKey });
+    const p = new MaasProvisioner({ client, site: s, pollIntervalMs: 20, secrets: async () => 's3cret-pass' });
+    const d = desired(h2, s);
+    expect(await p.observe([d])).not.toContainEqual(expect.objectContaining({ name: 'web-02' }));
+    await p.perform(action('web-02', 'register'), d);
+    const m = emu.machines().find((x) => x.hostname === 'web-02')!;
+    expect(m.architecture).toBe('amd64/generic');
+    expect((m.interface_set as { mac_address: string }[]).map((i) => i.mac_address)).toEqual(h2.spec.hardware.macs);
+    expect(m.power_type).toBe('ipmi');
+    expect(m._emulator.powerParameters).toMatchObject({ power_address: '10.0.0.2', power_user: 'gough', power_pass: 's3cret-pass' });
+    // Registering again resolves without a second create.
+    await p.perform(action('web-02', 'register'), d);
+    expect(emu.requestLog().filter((e) => e.method === 'POST' && e.path.endsWith('/machines/') && !e.op)).toHaveLength(1);
+    await p.perform(action('web-02', 'commission'), d);
+    const [o] = await p.observe([d]);
+    expect(o?.lifecycle).toBe('ready');
+  });
+});
