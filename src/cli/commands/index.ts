@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { maasEmulatorCommand } from './maas-emulator.js';
 import { validateCommand } from './validate.js';
 
 /**
@@ -6,4 +7,5 @@ import { validateCommand } from './validate.js';
  */
 export const COMMANDS: readonly Command[] = [
   validateCommand,
+  maasEmulatorCommand,
 ];
