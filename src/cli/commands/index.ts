@@ -1,5 +1,7 @@
 import type { Command } from '../command.js';
+import { bmcCommand } from './bmc.js';
 import { maasEmulatorCommand } from './maas-emulator.js';
+import { planCommand } from './plan.js';
 import { validateCommand } from './validate.js';
 
 /**
@@ -7,5 +9,7 @@ import { validateCommand } from './validate.js';
  */
 export const COMMANDS: readonly Command[] = [
   validateCommand,
+  planCommand,
+  bmcCommand,
   maasEmulatorCommand,
 ];

@@ -6,9 +6,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type {
   Action,
+  ActionKind,
   Approval,
   DesiredState,
   InFlight,
+  LabelSelector,
   Lifecycle,
   ObservedHost,
   ObservedState,
@@ -55,11 +57,11 @@ const policyArb = (opts: { protect: boolean; zeroLimits: boolean; closedWindows:
   fc.record(
     {
       selector: fc.oneof(
-        fc.constant({}),
-        LABEL.map((l) => ({ matchLabels: { role: l.role } })),
-        LABEL.map((l) => ({ matchLabels: { rack: l.rack } })),
-        fc.constantFrom('dc1', 'dc2').map((s) => ({ sites: [s] })),
-        fc.constant({ matchExpressions: [{ key: 'role', operator: 'In' as const, values: ['web', 'cache'] }] }),
+        fc.constant<LabelSelector>({}),
+        LABEL.map((l): LabelSelector => ({ matchLabels: { role: l.role } })),
+        LABEL.map((l): LabelSelector => ({ matchLabels: { rack: l.rack } })),
+        fc.constantFrom('dc1', 'dc2').map((s): LabelSelector => ({ sites: [s] })),
+        fc.constant<LabelSelector>({ matchExpressions: [{ key: 'role', operator: 'In', values: ['web', 'cache'] }] }),
       ),
       maxUnavailable: fc.oneof(
         fc.integer({ min: opts.zeroLimits ? 0 : 1, max: 4 }),
@@ -83,7 +85,7 @@ function worldArb(o: GenOpts): fc.Arbitrary<World> {
       hosts: fc.array(hostArb, { maxLength: 24 }),
       policies: fc.array(policyArb(o), { maxLength: 4 }),
       orphans: fc.array(fc.constantFrom<Lifecycle>('deployed', 'ready', 'new'), { maxLength: 3 }),
-      flying: o.inFlight ? fc.array(fc.tuple(fc.nat(), fc.constantFrom(...ACTION_KINDS)), { maxLength: 4 }) : fc.constant([]),
+      flying: (o.inFlight ? fc.array(fc.tuple(fc.nat(), fc.constantFrom(...ACTION_KINDS)), { maxLength: 4 }) : fc.constant([])) as fc.Arbitrary<[number, ActionKind][]>,
       approvals: fc.constantFrom<Approval[][]>([], [{ user: 'alice' }], [{ user: 'alice' }, { user: 'bob', teams: ['acme/sre'] }]),
     })
     .map(({ hosts, policies, orphans, flying, approvals }) => {
@@ -105,7 +107,9 @@ function worldArb(o: GenOpts): fc.Arbitrary<World> {
           observed.push(x);
         }
       });
-      orphans.forEach((l, i) => observed.push(obs(`orphan-${i}`, l, 'on', { site: i % 2 ? 'dc1' : 'dc2' })));
+      orphans.forEach((l, i) => {
+        observed.push(obs(`orphan-${i}`, l, 'on', { site: i % 2 ? 'dc1' : 'dc2' }));
+      });
       const pols: Policy[] = policies.map((p, i) => {
         const spec: PolicySpec = { selector: p.selector };
         if (p.maxUnavailable !== undefined) spec.maxUnavailable = p.maxUnavailable;
@@ -114,7 +118,7 @@ function worldArb(o: GenOpts): fc.Arbitrary<World> {
         if (p.windows && p.windows.length > 0) spec.maintenanceWindows = p.windows;
         if (p.approvals) {
           spec.requireApprovals = { count: p.approvals.count };
-          if (p.approvals.from) spec.requireApprovals.from = p.approvals.from;
+          if (p.approvals.from) spec.requireApprovals.from = [...p.approvals.from];
         }
         return policy(`p${i}`, spec);
       });
