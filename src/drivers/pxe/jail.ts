@@ -15,7 +15,6 @@ export type JailResult =
 
 /** Normalizes a requested name: backslashes to slashes, leading slashes dropped; undefined when unsafe. */
 export function safeRelative(name: string): string | undefined {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   if (name.length === 0 || name.length > 1024 || /[\u0000-\u001f\u007f]/.test(name)) return undefined;
   const parts = name
     .replace(/\\/g, '/')
