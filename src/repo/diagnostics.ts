@@ -17,13 +17,18 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** `file:line:col: error[code]: message` — `file` as given, or prefixed by `dir` (posix join). */
-export function formatDiagnostic(d: Diagnostic, opts: { dir?: string } = {}): string {
-  return `${withDir(d.file, opts.dir)}:${d.line}:${d.col}: ${d.severity}[${d.code}]: ${d.message}`;
+/** `file:line:col: error[code]: message`. */
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.severity}[${d.code}]: ${d.message}`;
+}
+
+/** `formatDiagnostic` with the file prefixed by the validated directory (posix join), as the CLI prints it. */
+export function formatDiagnosticIn(d: Diagnostic, dir: string): string {
+  return formatDiagnostic({ ...d, file: withDir(d.file, dir) });
 }
 
 /** A GitHub Actions workflow command: `::error file=…,line=…,col=…,title=gough validate (code)::message`. */
-export function formatGithubAnnotation(d: Diagnostic, opts: { dir?: string } = {}): string {
+export function formatGithubAnnotation(d: Diagnostic, dir?: string): string {
   const prop = (s: string): string =>
     s
       .replaceAll('%', '%25')
@@ -32,7 +37,7 @@ export function formatGithubAnnotation(d: Diagnostic, opts: { dir?: string } = {
       .replaceAll(':', '%3A')
       .replaceAll(',', '%2C');
   const data = d.message.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A');
-  return `::${d.severity} file=${prop(withDir(d.file, opts.dir))},line=${d.line},col=${d.col},title=${prop(`gough validate (${d.code})`)}::${data}`;
+  return `::${d.severity} file=${prop(withDir(d.file, dir))},line=${d.line},col=${d.col},title=${prop(`gough validate (${d.code})`)}::${data}`;
 }
 
 /** The JSON document of `--format json`: file relative to the validated directory, 1-based line/col. */

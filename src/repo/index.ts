@@ -6,6 +6,7 @@ export {
   countLabel,
   diagnosticsJson,
   formatDiagnostic,
+  formatDiagnosticIn,
   formatGithubAnnotation,
   hasErrors,
   sortDiagnostics,

@@ -4,6 +4,7 @@
  * The result is JSON-serialisable so a Git source can cache it by blob id.
  */
 import {
+  type Alias,
   type Document,
   isAlias,
   isCollection,
@@ -14,6 +15,7 @@ import {
   LineCounter,
   type Node,
   parseAllDocuments,
+  visit,
 } from 'yaml';
 import { API_VERSION, type Kind, KINDS, type Severity } from '../model/index.js';
 import { formatBytes, MAX_ALIAS_COUNT, MAX_DEPTH, MAX_DOCUMENTS, MAX_FILE_BYTES } from './limits.js';
@@ -105,17 +107,19 @@ export function parseFile(bytes: Uint8Array): ParsedFile {
   };
   for (const doc of docs) {
     if (doc.errors.length > 0) {
-      for (const err of doc.errors) {
-        const lp = err.linePos?.[0];
-        const code = err.code === 'RESOURCE_EXHAUSTION' ? 'yaml-limit' : 'yaml-syntax';
-        out.diagnostics.push({
-          line: lp?.line ?? 1,
-          col: lp?.col ?? 1,
-          severity: 'error',
-          code,
-          message: yamlMessage(err.message),
-        });
-      }
+      // The first error of a document is the real one; the parser's follow-up errors are noise.
+      const err = doc.errors[0]!;
+      const lp = err.linePos?.[0];
+      out.diagnostics.push({
+        line: lp?.line ?? 1,
+        col: lp?.col ?? 1,
+        severity: 'error',
+        code: err.code === 'RESOURCE_EXHAUSTION' ? 'yaml-limit' : 'yaml-syntax',
+        message: yamlMessage(err.message),
+      });
+      const id = identityOf(doc);
+      if (id)
+        out.docs.push({ kind: id.kind, name: id.name, valid: false, at: lp ? [lp.line, lp.col] : [1, 1], pos: {} });
       continue;
     }
     parseDocument(doc, posOf, out);
@@ -142,7 +146,7 @@ function parseDocument(doc: Document.Parsed, posOf: (offset: number) => FilePos,
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
-    if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+    if (e instanceof ReferenceError && /excessive alias/i.test(e.message)) {
       diag(
         'yaml-limit',
         `YAML aliases expand too much (a "billion laughs" document): at most ${MAX_ALIAS_COUNT} alias expansions are allowed`,
@@ -151,7 +155,12 @@ function parseDocument(doc: Document.Parsed, posOf: (offset: number) => FilePos,
     } else if (e instanceof RangeError) {
       diag('yaml-limit', `YAML nesting is too deep: the limit is ${MAX_DEPTH} levels`, rootPos);
     } else {
-      diag('yaml-syntax', `YAML cannot be read: ${e instanceof Error ? yamlMessage(e.message) : String(e)}`, rootPos);
+      const alias = unresolvedAlias(doc);
+      const at = alias?.range ? posOf(alias.range[0]) : rootPos;
+      const what = alias
+        ? `Alias "*${alias.source}" names no anchor defined before it`
+        : `YAML cannot be read: ${e instanceof Error ? yamlMessage(e.message) : String(e)}`;
+      diag('yaml-syntax', what, at);
     }
     return;
   }
@@ -221,6 +230,24 @@ function parseDocument(doc: Document.Parsed, posOf: (offset: number) => FilePos,
   out.docs.push(entry);
 }
 
+/**
+ * Kind and name of a document that has a syntax error, when what parsed of it says so: references to it then
+ * do not cascade into unknown-site/unknown-template errors.
+ */
+function identityOf(doc: Document.Parsed): { kind: Kind; name: string } | undefined {
+  if (depthExceeded(doc.contents)) return undefined;
+  try {
+    const data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+    if (!data || typeof data !== 'object') return undefined;
+    const { kind, metadata } = data as { kind?: unknown; metadata?: { name?: unknown } };
+    if (typeof kind !== 'string' || !(KINDS as readonly string[]).includes(kind)) return undefined;
+    if (typeof metadata?.name !== 'string') return undefined;
+    return { kind: kind as Kind, name: metadata.name };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Lower-cases MACs so duplicates and DHCP lookups compare equal. */
 function normaliseHost(obj: Record<string, unknown>): void {
   const hw = (obj['spec'] as { hardware: { macs: string[]; bootMac?: string } }).hardware;
@@ -237,7 +264,7 @@ function semanticErrors(kind: Kind, obj: Record<string, unknown>): { ptr: string
     if (hw.bootMac !== undefined && !hw.macs.some((m) => m.toLowerCase() === hw.bootMac!.toLowerCase())) {
       errs.push({
         ptr: '/spec/hardware/bootMac',
-        message: `bootMac ${quoteValue(hw.bootMac)} is not one of the host's macs`,
+        message: `Boot MAC ${quoteValue(hw.bootMac)} is not one of the host's macs`,
       });
     }
     const seen = new Map<string, number>();
@@ -304,35 +331,56 @@ const PRIORITY: Record<string, number> = {
 /** ajv errors → one readable error per place, with the pointer of the node to point at. */
 export function schemaErrors(errors: readonly SchemaError[], secretPtrs: readonly string[] = []): MappedError[] {
   const under = (p: string, base: string): boolean => p === base || p.startsWith(`${base}/`);
-  const kept = errors.filter(
-    (e) =>
-      !/\/(oneOf|anyOf)\/\d+\//.test(e.schemaPath) &&
-      !secretPtrs.some(
-        (s) =>
-          under(e.instancePath, s) || (under(s, e.instancePath) && (e.keyword === 'oneOf' || e.keyword === 'anyOf')),
-      ),
-  );
-  const byPlace = new Map<string, SchemaError>();
+  // A literal secret is reported once, as literal-secret: drop schema errors at, inside, or about it.
+  const aboutSecret = (e: SchemaError): boolean => {
+    const extra = (e.params as { additionalProperty?: unknown }).additionalProperty;
+    const target = typeof extra === 'string' ? `${e.instancePath}${toPointer([extra])}` : e.instancePath;
+    return secretPtrs.some(
+      (s) => under(target, s) || (under(s, e.instancePath) && (e.keyword === 'oneOf' || e.keyword === 'anyOf')),
+    );
+  };
+  const kept = errors.filter((e) => !/\/(oneOf|anyOf)\/\d+\//.test(e.schemaPath) && !aboutSecret(e));
+  // A typo'd property name shows up twice (unknown "hardwre", missing "hardware"): keep the unknown one.
+  const typos = new Set<string>();
+  for (const e of kept) {
+    if (e.keyword !== 'additionalProperties') continue;
+    const extra = String((e.params as { additionalProperty?: unknown }).additionalProperty);
+    for (const r of kept) {
+      const missing = (r.params as { missingProperty?: unknown }).missingProperty;
+      if (r.keyword === 'required' && r.instancePath === e.instancePath && typeof missing === 'string') {
+        if (closest(extra, [missing]) !== undefined) typos.add(`${r.instancePath}\u0000${missing}`);
+      }
+    }
+  }
+  const byPlace = new Map<string, { e: SchemaError; ptr: string; key: boolean }>();
   for (const e of kept) {
     const place = placeOf(e);
-    const prev = byPlace.get(place);
-    if (!prev || (PRIORITY[e.keyword] ?? 9) < (PRIORITY[prev.keyword] ?? 9)) byPlace.set(place, e);
+    if (typos.has(place.id)) continue;
+    const prev = byPlace.get(place.id);
+    if (!prev || (PRIORITY[e.keyword] ?? 9) < (PRIORITY[prev.e.keyword] ?? 9)) {
+      byPlace.set(place.id, { e, ptr: place.ptr, key: place.key });
+    }
   }
-  // propertyNames reports the name's own error and a wrapper; keep one per key.
-  return [...byPlace.entries()].map(([place, e]) => ({
-    ptr: place.replace(/#key$/, ''),
-    key: place.endsWith('#key'),
-    message: messageOf(e),
-  }));
+  return [...byPlace.values()].map(({ e, ptr, key }) => ({ ptr, key, message: messageOf(e) }));
 }
 
-function placeOf(e: SchemaError): string {
+/** Where an error points: the parent mapping for a missing property, the key for an unknown or invalid key. */
+function placeOf(e: SchemaError): { id: string; ptr: string; key: boolean } {
   const p = e.params as Record<string, unknown>;
-  if (e.keyword === 'required') return `${e.instancePath}\u0000${String(p['missingProperty'])}`;
-  if (e.keyword === 'additionalProperties')
-    return `${e.instancePath}${toPointer([String(p['additionalProperty'])])}#key`;
-  if (typeof p['propertyName'] === 'string') return `${e.instancePath}${toPointer([p['propertyName']])}#key`;
-  return e.instancePath;
+  if (e.keyword === 'required') {
+    return { id: `${e.instancePath}\u0000${String(p['missingProperty'])}`, ptr: e.instancePath, key: false };
+  }
+  const name = e.keyword === 'additionalProperties' ? String(p['additionalProperty']) : propertyNameOf(e);
+  if (name !== undefined) {
+    const ptr = `${e.instancePath}${toPointer([name])}`;
+    return { id: `${ptr}#key`, ptr, key: true };
+  }
+  return { id: e.instancePath, ptr: e.instancePath, key: false };
+}
+
+function propertyNameOf(e: SchemaError): string | undefined {
+  const n = (e as { propertyName?: unknown }).propertyName ?? (e.params as { propertyName?: unknown }).propertyName;
+  return typeof n === 'string' ? n : undefined;
 }
 
 function messageOf(e: SchemaError): string {
@@ -353,8 +401,8 @@ function messageOf(e: SchemaError): string {
     }
     case 'propertyNames':
     case 'pattern':
-      if (typeof p['propertyName'] === 'string' || e.keyword === 'propertyNames') {
-        return `Invalid key ${quoteValue(p['propertyName'])} in ${where}`;
+      if (propertyNameOf(e) !== undefined || e.keyword === 'propertyNames') {
+        return `Invalid key ${quoteValue(propertyNameOf(e))} in ${where}`;
       }
       return `Invalid value ${quoteValue(e.data)} for ${where}${desc ? `: expected ${lowerFirst(desc)}` : ''}`;
     case 'enum':
@@ -368,7 +416,7 @@ function messageOf(e: SchemaError): string {
       return `Invalid value for ${where}${desc ? `: expected ${lowerFirst(desc)}` : ''}`;
     case 'not':
       return e.instancePath === '/spec'
-        ? 'cloudConfig and userData are exclusive in spec: give one of them'
+        ? 'Give either cloudConfig or userData in spec, not both'
         : `Invalid value for ${where}`;
     default:
       return `Invalid value ${quoteValue(e.data)} for ${where}: ${e.message ?? 'does not match the schema'}`;
@@ -495,6 +543,21 @@ function recordAll(doc: Document.Parsed, posOf: (offset: number) => FilePos, pos
       });
     }
   }
+}
+
+/** The first alias whose anchor is not defined before it. */
+function unresolvedAlias(doc: Document.Parsed): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) === undefined) {
+        found = node;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** The first collection nested deeper than MAX_DEPTH (aliases are not followed). */

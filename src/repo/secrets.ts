@@ -59,7 +59,8 @@ export function findLiteralSecrets(data: unknown): LiteralSecret[] {
               message: `Literal secret at ${describePath([...path, k, 'default'])}: secret variables cannot have a default in Git`,
             });
           }
-          const refLike = Object.keys(child).every((ck) => REF_KEYS.has(ck));
+          // `…Ref` properties are secret references: their shape is the schema's business.
+          const refLike = k.endsWith('Ref') || Object.keys(child).every((ck) => REF_KEYS.has(ck));
           walk(child, [...path, k], refLike ? undefined : k);
           continue;
         }

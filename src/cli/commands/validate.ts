@@ -4,7 +4,7 @@ import { isGoughError } from '../../model/index.js';
 import {
   countLabel,
   diagnosticsJson,
-  formatDiagnostic,
+  formatDiagnosticIn,
   formatGithubAnnotation,
   hasErrors,
   loadDirectory,
@@ -84,10 +84,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   if (format === 'json') {
     io.stdout.write(`${diagnosticsJson(diagnostics)}\n`);
   } else if (format === 'github') {
-    for (const d of diagnostics) io.stdout.write(`${formatGithubAnnotation(d, { dir })}\n`);
+    for (const d of diagnostics) io.stdout.write(`${formatGithubAnnotation(d, dir)}\n`);
     io.stdout.write(`${summary(dir, diagnostics, files, desired.hosts.length)}\n`);
   } else {
-    for (const d of diagnostics) io.stdout.write(`${formatDiagnostic(d, { dir })}\n`);
+    for (const d of diagnostics) io.stdout.write(`${formatDiagnosticIn(d, dir)}\n`);
     io.stdout.write(`${summary(dir, diagnostics, files, desired.hosts.length)}\n`);
   }
   return hasErrors(diagnostics) ? EXIT.failed : EXIT.ok;
