@@ -207,7 +207,7 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
 
     if (flights) {
       const f = flights.find((x) => x.actionId === action?.id) ?? flights[0]!;
-      waits.push({ host: name, site, reason: inFlightReason(f, f.actionId === action?.id), actionId: f.actionId });
+      waits.push({ host: name, site, reason: inFlightReason(f, action === undefined || f.actionId === action.id), actionId: f.actionId });
       continue;
     }
     if (row.outcome === 'wait') {
@@ -298,11 +298,12 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
             st.windows.set(tz, ws);
           }
           if (!ws.open) {
-            const list = spec.maintenanceWindows.map((w) => `"${w.schedule}" for ${w.duration}${w.timezone ? ` ${w.timezone}` : ''}`).join(', ');
+            const list = spec.maintenanceWindows.map((w) => `"${w.schedule}" for ${w.duration} (${w.timezone ?? tz})`).join(', ');
+            const plural = spec.maintenanceWindows.length === 1 ? 'window' : 'windows';
             const r: BlockReason = { kind: 'window', policy: st.name, message: '' };
             if ('invalid' in ws) r.message = `${named} has no valid maintenance window (${ws.invalid})`;
             else {
-              r.message = `${named} allows disruptive actions only in its maintenance window (${list}, time zone ${tz}): closed${ws.opens ? `, opens ${ws.opens}` : ''}`;
+              r.message = `${named} allows disruptive actions only in its maintenance ${plural} ${list}: closed${ws.opens ? `, opens ${ws.opens}` : ''}`;
               if (ws.opens !== undefined) r.until = ws.opens;
             }
             reasons.push(r);
