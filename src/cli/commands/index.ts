@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { bmcCommand } from './bmc.js';
+import { labCommand } from './lab.js';
 import { maasEmulatorCommand } from './maas-emulator.js';
 import { planCommand } from './plan.js';
 import { validateCommand } from './validate.js';
@@ -12,4 +13,5 @@ export const COMMANDS: readonly Command[] = [
   planCommand,
   bmcCommand,
   maasEmulatorCommand,
+  labCommand,
 ];

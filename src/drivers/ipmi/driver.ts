@@ -32,7 +32,7 @@ import {
   setBootDevice,
 } from './commands.js';
 import type { CipherSuiteId } from './crypto.js';
-import { IPMI_PORT, IpmiCompletionError, IpmiSession, type Privilege } from './session.js';
+import { CipherSuiteRejected, IPMI_PORT, IpmiCompletionError, IpmiSession, type Privilege } from './session.js';
 
 export const DEFAULT_IPMI_USERNAME = 'admin';
 
@@ -51,8 +51,12 @@ export type IpmiDriverOptions = {
   keepaliveMs?: number;
   /** Close cached sessions unused for this long. Default 5 min. */
   idleCloseMs?: number;
-  /** Cipher suite when `bmc.cipher` is not set. Default 3. */
-  cipher?: CipherSuiteId;
+  /**
+   * Cipher suite when `bmc.cipher` is not set. Default 3 (every RMCP+ BMC has it). `auto` tries suite 17 (SHA-256)
+   * first and suite 3 when the BMC refuses 17 (a BMC that ignores the proposal costs one timeout per attempt); the
+   * suite that worked is remembered per BMC.
+   */
+  cipher?: CipherSuiteId | 'auto';
   /** Privilege to request. Default administrator (falls back to operator). */
   privilege?: Privilege;
   /** BMC key (K_g) reference, for BMCs that have one set. */
@@ -71,6 +75,7 @@ export class IpmiPowerDriver implements PowerDriver {
   #opening = new Map<string, Promise<IpmiSession>>();
   #locks = new Map<string, Promise<unknown>>();
   #lastChange = new Map<string, number>();
+  #learnedCipher = new Map<string, CipherSuiteId>();
   #keepalive: NodeJS.Timeout | undefined;
 
   constructor(resolveSecret: SecretResolver, opts: IpmiDriverOptions = {}) {
@@ -241,23 +246,32 @@ export class IpmiPowerDriver implements PowerDriver {
       }
       const password = await this.#resolve(bmc.credentialsRef);
       const kg = this.#o.kgRef ? await this.#resolve(this.#o.kgRef) : undefined;
-      let session: IpmiSession;
-      try {
-        session = await IpmiSession.open({
-          host: bmc.address,
-          port: bmc.port ?? IPMI_PORT,
-          username: bmc.username ?? DEFAULT_IPMI_USERNAME,
-          password,
-          ...(kg !== undefined ? { kg } : {}),
-          cipher: bmc.cipher ?? this.#o.cipher,
-          privilege: this.#o.privilege,
-          timeoutMs: this.#o.timeoutMs,
-          retries: this.#o.retries,
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        });
-      } catch (e) {
-        throw scrub(e, [password, ...(kg ? [kg] : [])]);
+      const wanted = bmc.cipher ?? this.#o.cipher;
+      const learned = this.#learnedCipher.get(bmcKey(bmc));
+      const suites: CipherSuiteId[] = wanted !== 'auto' ? [wanted] : learned ? [learned] : [17, 3];
+      let session: IpmiSession | undefined;
+      for (const cipher of suites) {
+        try {
+          session = await IpmiSession.open({
+            host: bmc.address,
+            port: bmc.port ?? IPMI_PORT,
+            username: bmc.username ?? DEFAULT_IPMI_USERNAME,
+            password,
+            ...(kg !== undefined ? { kg } : {}),
+            cipher,
+            privilege: this.#o.privilege,
+            timeoutMs: this.#o.timeoutMs,
+            retries: this.#o.retries,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          });
+          if (wanted === 'auto') this.#learnedCipher.set(bmcKey(bmc), cipher);
+          break;
+        } catch (e) {
+          if ((e instanceof CipherSuiteRejected || (isGoughError(e) && e.code === 'unreachable')) && cipher !== suites.at(-1)) continue;
+          throw scrub(e, [password, ...(kg ? [kg] : [])]);
+        }
       }
+      if (!session) throw new GoughError('internal', 'No cipher suite to try');
       this.#sessions.set(key, { session, key, opened: Date.now() });
       this.#startKeepalive();
       return session;
@@ -306,7 +320,7 @@ function bmcKey(bmc: Bmc): string {
   return `${bmc.address}:${bmc.port ?? IPMI_PORT}`;
 }
 
-function sessionKey(bmc: Bmc, cipher: CipherSuiteId): string {
+function sessionKey(bmc: Bmc, cipher: CipherSuiteId | 'auto'): string {
   return `${bmcKey(bmc)}|${bmc.username ?? DEFAULT_IPMI_USERNAME}|${bmc.cipher ?? cipher}`;
 }
 

@@ -4,6 +4,7 @@ export * from './commands.js';
 export * from './crypto.js';
 export { DEFAULT_IPMI_USERNAME, type IpmiDriverOptions, IpmiPowerDriver, describeBmc } from './driver.js';
 export {
+  CipherSuiteRejected,
   IPMI_PORT,
   IpmiCompletionError,
   IpmiSession,

@@ -241,6 +241,13 @@ export class IpmiSession {
   }
 }
 
+/** The BMC refused the proposed cipher suite (Open Session / RAKP status 0x04, 0x05, 0x10 or 0x11). */
+export class CipherSuiteRejected extends GoughError {
+  constructor(message: string) {
+    super('bad-response', message, { retry: { kind: 'never' } });
+  }
+}
+
 class PrivilegeFallback extends Error {
   constructor(readonly final: GoughError) {
     super(final.message);
@@ -319,7 +326,7 @@ function rmcpFailure(target: string, step: string, status: number, privilege: Pr
   }
   if (status === 0x01) return new GoughError('busy', `BMC "${target}" has no free session: ${detail}`, { retry: { kind: 'after', ms: 5000 } });
   if (status === 0x04 || status === 0x05 || status === 0x10 || status === 0x11) {
-    return new GoughError('bad-response', `BMC "${target}" does not support the cipher suite: ${detail}`, { retry: { kind: 'never' } });
+    return new CipherSuiteRejected(`BMC "${target}" does not support the cipher suite: ${detail}`);
   }
   if (status === 0x0f) return new GoughError('auth-failed', `BMC "${target}" rejected the password: ${detail}`, { retry: { kind: 'never' } });
   return new GoughError('bad-response', `BMC "${target}" refused the session: ${detail}`, { retry: { kind: 'backoff' } });
@@ -354,7 +361,7 @@ async function login(t: UdpTransport, a: LoginInput, x: Exchange): Promise<Estab
       const al = r.algorithms;
       const want = a.suite.algorithms;
       if (al.auth !== want.auth || al.integrity !== want.integrity || al.confidentiality !== want.confidentiality) {
-        throw new GoughError('bad-response', `BMC "${t.target}" answered Open Session with other algorithms than cipher suite ${a.suite.id}`);
+        throw new CipherSuiteRejected(`BMC "${t.target}" answered Open Session with other algorithms than cipher suite ${a.suite.id}`);
       }
       return r;
     },
