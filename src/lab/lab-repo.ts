@@ -102,8 +102,9 @@ export async function writeGeneratedHosts(dir: string, files: readonly Generated
     await mkdir(genDir, { recursive: true });
     for (const f of files) await writeFile(join(dir, f.path), f.text);
   }
-  await git(dir, ['add', '-A', '--', GENERATED_HOSTS_DIR], opts);
-  const changed = (await git(dir, ['status', '--porcelain', '--', GENERATED_HOSTS_DIR], opts)).trim() !== '';
+  await git(dir, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', GENERATED_HOSTS_DIR], opts);
+  if (files.length > 0) await git(dir, ['add', '--', GENERATED_HOSTS_DIR], opts);
+  const changed = (await git(dir, ['diff', '--cached', '--name-only', '--', GENERATED_HOSTS_DIR], opts)).trim() !== '';
   if (changed) {
     const msg = files.length > 0 ? `Lab: ${files.length} generated hosts` : 'Lab: remove generated hosts';
     await git(dir, [...IDENTITY, 'commit', '-q', '--no-gpg-sign', '-m', msg, '--', GENERATED_HOSTS_DIR], opts);

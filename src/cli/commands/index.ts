@@ -3,6 +3,7 @@ import { bmcCommand } from './bmc.js';
 import { labCommand } from './lab.js';
 import { maasEmulatorCommand } from './maas-emulator.js';
 import { planCommand } from './plan.js';
+import { renderCommand } from './render.js';
 import { validateCommand } from './validate.js';
 
 /**
@@ -10,6 +11,7 @@ import { validateCommand } from './validate.js';
  */
 export const COMMANDS: readonly Command[] = [
   validateCommand,
+  renderCommand,
   planCommand,
   bmcCommand,
   maasEmulatorCommand,
