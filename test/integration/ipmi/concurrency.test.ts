@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../../src/cli/secrets.js';
 import { IpmiPowerDriver } from '../../../src/drivers/ipmi/index.js';
 import type { Bmc } from '../../../src/model/index.js';
-import { GoughError } from '../../../src/model/index.js';
+import type { GoughError } from '../../../src/model/index.js';
 import { type IpmiSimFleet, startIpmiSims } from '../../support/ipmi-sim.js';
 
 describe('IPMI driver with many BMCs at once (ipmi_sim)', () => {

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../../src/cli/secrets.js';
-import { IpmiPowerDriver, IpmiSession, chassisControl, getChassisStatus, getDeviceId } from '../../../src/drivers/ipmi/index.js';
+import { IpmiPowerDriver, IpmiSession, chassisControl, getChassisStatus } from '../../../src/drivers/ipmi/index.js';
 import type { Bmc } from '../../../src/model/index.js';
 import { GoughError } from '../../../src/model/index.js';
 import { type IpmiSimFleet, type SimBmc, requireBinaries, startIpmiSims } from '../../support/ipmi-sim.js';
