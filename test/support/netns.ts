@@ -23,25 +23,42 @@ function canExec(p: string): boolean {
   }
 }
 
-export function sh(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
-  return execFileSync(cmd, args, {
-    encoding: 'utf8',
-    timeout: opts.timeoutMs ?? 20_000,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    ...(opts.input === undefined ? {} : { input: opts.input }),
-  });
+export function sh(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+  ignoreErrors = false,
+): string {
+  try {
+    return execFileSync(cmd, args, {
+      encoding: 'utf8',
+      timeout: opts.timeoutMs ?? 20_000,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.input === undefined ? {} : { input: opts.input }),
+    });
+  } catch (e) {
+    if (ignoreErrors) return '';
+    throw e;
+  }
 }
 
 export type NetnsPair = {
   srv: string;
   cli: string;
+  /** Third namespace on the client's bridge (`withProxy`), interface `vprx`. */
+  prx: string | undefined;
   /** Interface names inside the namespaces. */
   srvIf: 'vsrv';
   cliIf: 'vcli';
   /** Runs a command in a namespace and returns stdout. */
   exec(ns: string, cmd: string, args: string[], opts?: { timeoutMs?: number; input?: string }): string;
   /** Starts a long-running command in a namespace; killed by destroy(). */
-  spawnIn(ns: string, cmd: string, args: string[], opts?: { env?: NodeJS.ProcessEnv }): ChildProcess & { output(): string };
+  spawnIn(
+    ns: string,
+    cmd: string,
+    args: string[],
+    opts?: { env?: NodeJS.ProcessEnv },
+  ): ChildProcess & { output(): string };
   destroy(): Promise<void>;
 };
 
@@ -53,12 +70,13 @@ let counter = 0;
  */
 export function createNetnsPair(
   tag: string,
-  opts: { serverAddress?: string; clientMac?: string; bridgeTaps?: number } = {},
+  opts: { serverAddress?: string; clientMac?: string; bridgeTaps?: number; withProxy?: { address: string } } = {},
 ): NetnsPair {
   counter++;
   const base = `g${tag}${process.pid}x${counter}`;
   const srv = `${base}s`;
   const cli = `${base}c`;
+  const prx = opts.withProxy === undefined ? undefined : `${base}p`;
   const children: ChildProcess[] = [];
   const ip = (...a: string[]) => sh('ip', a);
   ip('netns', 'add', srv);
@@ -71,10 +89,19 @@ export function createNetnsPair(
     ip('-n', srv, 'link', 'set', 'vsrv', 'up');
     ip('-n', cli, 'link', 'set', 'lo', 'up');
     if (opts.clientMac !== undefined) ip('-n', cli, 'link', 'set', 'vcli', 'address', opts.clientMac);
-    if (opts.bridgeTaps !== undefined) {
+    if (opts.bridgeTaps !== undefined || prx !== undefined) {
       ip('-n', cli, 'link', 'add', 'br0', 'type', 'bridge');
       ip('-n', cli, 'link', 'set', 'vcli', 'master', 'br0');
-      for (let i = 0; i < opts.bridgeTaps; i++) {
+      if (prx !== undefined && opts.withProxy !== undefined) {
+        ip('netns', 'add', prx);
+        ip('link', 'add', 'vprx', 'netns', prx, 'type', 'veth', 'peer', 'name', 'vpb', 'netns', cli);
+        ip('-n', prx, 'addr', 'add', opts.withProxy.address, 'dev', 'vprx');
+        ip('-n', prx, 'link', 'set', 'lo', 'up');
+        ip('-n', prx, 'link', 'set', 'vprx', 'up');
+        ip('-n', cli, 'link', 'set', 'vpb', 'master', 'br0');
+        ip('-n', cli, 'link', 'set', 'vpb', 'up');
+      }
+      for (let i = 0; i < (opts.bridgeTaps ?? 0); i++) {
         ip('-n', cli, 'tuntap', 'add', `tap${i}`, 'mode', 'tap');
         ip('-n', cli, 'link', 'set', `tap${i}`, 'master', 'br0');
         ip('-n', cli, 'link', 'set', `tap${i}`, 'up');
@@ -83,13 +110,13 @@ export function createNetnsPair(
     }
     ip('-n', cli, 'link', 'set', 'vcli', 'up');
   } catch (e) {
-    sh('ip', ['netns', 'del', srv]);
-    sh('ip', ['netns', 'del', cli]);
+    for (const n of [srv, cli, prx]) if (n !== undefined) sh('ip', ['netns', 'del', n], {}, true);
     throw e;
   }
   return {
     srv,
     cli,
+    prx,
     srvIf: 'vsrv',
     cliIf: 'vcli',
     exec(ns, cmd, args, o = {}) {
@@ -118,13 +145,7 @@ export function createNetnsPair(
           if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
         }
       }
-      for (const ns of [srv, cli]) {
-        try {
-          sh('ip', ['netns', 'del', ns]);
-        } catch {
-          // already gone
-        }
-      }
+      for (const ns of [srv, cli, prx]) if (ns !== undefined) sh('ip', ['netns', 'del', ns], {}, true);
     },
   };
 }

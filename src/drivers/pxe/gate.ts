@@ -52,7 +52,8 @@ export function decideBoot(input: {
   if (record?.armed !== undefined) {
     return { kind: 'install', script: renderBootScript('install', { host, rendered: desired.rendered }) };
   }
-  if (record?.provisioned !== undefined) return { kind: 'local-disk', script: renderBootScript('local-disk', { host }) };
+  if (record?.provisioned !== undefined)
+    return { kind: 'local-disk', script: renderBootScript('local-disk', { host }) };
   return { kind: 'no-business', script: renderBootScript('no-business', { host }) };
 }
 
@@ -103,7 +104,12 @@ export class GateStore {
   arm(host: string, a: { kind: string; specHash: string; at: string; actionId?: string }): Promise<GateState> {
     return this.update((s) => {
       const r = s.hosts[host] ?? {};
-      r.armed = { kind: a.kind, specHash: a.specHash, since: a.at, ...(a.actionId === undefined ? {} : { actionId: a.actionId }) };
+      r.armed = {
+        kind: a.kind,
+        specHash: a.specHash,
+        since: a.at,
+        ...(a.actionId === undefined ? {} : { actionId: a.actionId }),
+      };
       s.hosts[host] = r;
     });
   }

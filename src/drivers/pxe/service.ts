@@ -83,7 +83,10 @@ export class PxeService {
   static async start(o: PxeServiceOptions): Promise<PxeService> {
     const pxe = o.site.spec.pxe;
     if (pxe === undefined) {
-      throw new GoughError('config-error', `Cannot serve PXE for site "${o.site.metadata.name}": it has no pxe settings`);
+      throw new GoughError(
+        'config-error',
+        `Cannot serve PXE for site "${o.site.metadata.name}": it has no pxe settings`,
+      );
     }
     const now = o.now ?? Date.now;
     const state = (f: string) => (o.stateDir === undefined ? undefined : join(o.stateDir, f));
@@ -166,7 +169,11 @@ export class PxeService {
       const name = d.host.metadata.name;
       const r = s.hosts[name];
       if (r?.armed !== undefined || r?.provisioned?.specHash === d.rendered.specHash) continue;
-      await this.gate.arm(name, { kind: r?.provisioned === undefined ? 'deploy' : 'redeploy', specHash: d.rendered.specHash, at });
+      await this.gate.arm(name, {
+        kind: r?.provisioned === undefined ? 'deploy' : 'redeploy',
+        specHash: d.rendered.specHash,
+        at,
+      });
       armed.push(name);
     }
     return armed;

@@ -27,7 +27,12 @@ chmodSync(DHCLIENT_SCRIPT, 0o755);
 chmodSync(UDHCPC_SCRIPT, 0o755);
 
 const S = site();
-const HOSTS = desired(S, [host(1, { address: '10.250.0.11' }), host(2, { address: '10.250.0.12', firmware: 'uefi' }), host(3), host(4)]);
+const HOSTS = desired(S, [
+  host(1, { address: '10.250.0.11' }),
+  host(2, { address: '10.250.0.12', firmware: 'uefi' }),
+  host(3),
+  host(4),
+]);
 
 let ns: NetnsPair;
 let served: Served;
@@ -36,7 +41,21 @@ function udhcpc(extra: string[] = []): { ok: boolean; log: string } {
   writeFileSync(join(W, 'udhcpc.log'), '');
   let ok = true;
   try {
-    ns.exec(ns.cli, 'busybox', ['udhcpc', '-i', 'vcli', '-q', '-n', '-f', '-t', '3', '-T', '1', '-s', UDHCPC_SCRIPT, ...extra]);
+    ns.exec(ns.cli, 'busybox', [
+      'udhcpc',
+      '-i',
+      'vcli',
+      '-q',
+      '-n',
+      '-f',
+      '-t',
+      '3',
+      '-T',
+      '1',
+      '-s',
+      UDHCPC_SCRIPT,
+      ...extra,
+    ]);
   } catch {
     ok = false;
   }
@@ -77,7 +96,9 @@ describe('Gough DHCP with real clients (root, netns, dhclient, udhcpc)', () => {
     setMac('52:54:00:25:00:02');
     const plain = udhcpc();
     expect(plain.ok).toBe(true);
-    expect(plain.log).toContain('event=bound ip=10.250.0.12 mask=24 router=10.250.0.1 dns=10.250.0.53 siaddr=10.250.0.1 boot_file=ipxe.efi');
+    expect(plain.log).toContain(
+      'event=bound ip=10.250.0.12 mask=24 router=10.250.0.1 dns=10.250.0.53 siaddr=10.250.0.1 boot_file=ipxe.efi',
+    );
     const ipxe = udhcpc(['-V', 'PXEClient:Arch:00007:UNDI:003016', '-x', '77:69505845', '-x', '93:0007']);
     expect(ipxe.log).toContain('boot_file=http://10.250.0.1:8081/boot/52:54:00:25:00:02.ipxe');
   });
@@ -103,9 +124,13 @@ describe('Gough DHCP with real clients (root, netns, dhclient, udhcpc)', () => {
     ns.exec(ns.cli, 'dhclient', args);
     expect(readFileSync(join(W, 'dhclient.log'), 'utf8')).toContain('reason=BOUND ip=10.250.0.100');
     const leases = () => JSON.parse(readFileSync(join(served.stateDir, 'leases.json'), 'utf8')).leases;
-    await waitFor('lease file with the bound lease', 3000, () => leases().some((l: { state: string }) => l.state === 'bound'));
+    await waitFor('lease file with the bound lease', 3000, () =>
+      leases().some((l: { state: string }) => l.state === 'bound'),
+    );
     ns.exec(ns.cli, 'dhclient', ['-r', ...args]);
-    await waitFor('release event', 3000, () => served.events().some((e) => e.kind === 'dhcp-release' && e.address === '10.250.0.100'));
+    await waitFor('release event', 3000, () =>
+      served.events().some((e) => e.kind === 'dhcp-release' && e.address === '10.250.0.100'),
+    );
     await waitFor('lease file without the lease', 3000, () => leases().length === 0);
     setMac('52:54:00:25:00:04');
     expect(udhcpc().log).toContain('event=bound ip=10.250.0.100');
@@ -126,6 +151,12 @@ describe('Gough DHCP with real clients (root, netns, dhclient, udhcpc)', () => {
         console.log(JSON.stringify({ from: r.address, type: d.messageTypeOf(x), yiaddr: x.yiaddr, giaddr: x.giaddr, xid: x.xid })); process.exit(0); });
       setTimeout(() => { console.log('TIMEOUT'); process.exit(1); }, 3000);`;
     const out = ns.exec(ns.cli, process.execPath, ['--input-type=module', '-e', script]);
-    expect(JSON.parse(out)).toEqual({ from: '10.250.0.1', type: 'OFFER', yiaddr: '10.250.0.11', giaddr: '10.250.0.2', xid: 0x5eed });
+    expect(JSON.parse(out)).toEqual({
+      from: '10.250.0.1',
+      type: 'OFFER',
+      yiaddr: '10.250.0.11',
+      giaddr: '10.250.0.2',
+      xid: 0x5eed,
+    });
   });
 });

@@ -40,7 +40,10 @@ export function site(pxe: Partial<NonNullable<Site['spec']['pxe']>> = {}): Site 
   };
 }
 
-export function host(n: number, o: { address?: string; firmware?: 'bios' | 'uefi'; state?: 'deployed' | 'ready' } = {}): Host {
+export function host(
+  n: number,
+  o: { address?: string; firmware?: 'bios' | 'uefi'; state?: 'deployed' | 'ready' } = {},
+): Host {
   const nn = String(n).padStart(2, '0');
   return {
     apiVersion: 'gough.dev/v1',
@@ -75,14 +78,22 @@ export type Served = {
 /** Starts PxeService in the pair's server namespace and waits until it listens. */
 export async function servePxe(
   ns: NetnsPair,
-  cfg: { site: Site; hosts: DesiredHost[]; mode?: 'dhcp' | 'proxy'; tftpRoot?: string; filesDir?: string; armDeployed?: boolean },
+  cfg: {
+    site: Site;
+    hosts: DesiredHost[];
+    mode?: 'dhcp' | 'proxy';
+    tftpRoot?: string;
+    filesDir?: string;
+    armDeployed?: boolean;
+  },
+  inNs: string = ns.srv,
 ): Promise<Served> {
   requireBuild();
   const dir = mkdtempSync(join(tmpdir(), 'gough-pxe-'));
   const stateDir = join(dir, 'state');
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify({ stateDir, ...cfg }));
-  const child = ns.spawnIn(ns.srv, process.execPath, [CHILD, file]);
+  const child = ns.spawnIn(inNs, process.execPath, [CHILD, file]);
   const ready = await waitFor('PXE services to listen', 10_000, () => {
     if (child.exitCode !== null) throw new Error(`PXE child exited: ${child.output()}`);
     const m = /^READY (.*)$/m.exec(child.output());

@@ -32,7 +32,11 @@ function normalizeMac(s: string): string | undefined {
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
   res.end(body);
 }
 
@@ -90,7 +94,13 @@ export function createBootHttpServer(opts: BootHttpOptions): Server {
           return send(res, 409, record?.provisioned !== undefined ? 'already provisioned\n' : 'no install running\n');
         }
         await opts.gate.markProvisioned(host, armed.specHash, now());
-        event({ kind: 'install-complete', mac, host, specHash: armed.specHash, ...(address === undefined ? {} : { address }) });
+        event({
+          kind: 'install-complete',
+          mac,
+          host,
+          specHash: armed.specHash,
+          ...(address === undefined ? {} : { address }),
+        });
         return send(res, 200, 'ok\n');
       }
       // The seed holds the host's user-data: only served while an install needs it.
@@ -119,7 +129,9 @@ export function createBootHttpServer(opts: BootHttpOptions): Server {
       if (!r.ok) return send(res, r.reason === 'denied' ? 403 : 404, `${r.message}\n`);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': r.size });
       if (method === 'HEAD') return void res.end();
-      createReadStream(r.path).on('error', () => res.destroy()).pipe(res);
+      createReadStream(r.path)
+        .on('error', () => res.destroy())
+        .pipe(res);
       return;
     }
     if (path === '/healthz') return send(res, 200, 'ok\n');

@@ -32,6 +32,7 @@ export class TftpServer {
   readonly #opts: TftpServerOptions;
   readonly #sock: Socket;
   readonly #active = new Set<Socket>();
+  readonly #finishers = new Map<Socket, () => void>();
   #closed = false;
 
   private constructor(opts: TftpServerOptions, sock: Socket) {
@@ -67,6 +68,7 @@ export class TftpServer {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const f of [...this.#finishers.values()]) f();
     for (const s of this.#active) s.close();
     this.#active.clear();
     await new Promise<void>((r) => this.#sock.close(() => r()));
@@ -118,7 +120,7 @@ export class TftpServer {
       reply(TFTP_ERRORS.undefined, 'Server busy');
       return;
     }
-    void this.#serve(req, remote);
+    this.#serve(req, remote).catch(() => {});
   }
 
   async #serve(req: TftpRequest, remote: Remote): Promise<void> {
@@ -130,10 +132,18 @@ export class TftpServer {
     const sock = createSocket('udp4');
     this.#active.add(sock);
     let timer: NodeJS.Timeout | undefined;
+    let open = true;
     const finish = () => {
       if (timer !== undefined) clearTimeout(timer);
+      open = false;
       if (this.#active.delete(sock)) sock.close();
     };
+    this.#finishers.set(sock, finish);
+    sock.on('close', () => {
+      open = false;
+      if (timer !== undefined) clearTimeout(timer);
+      this.#finishers.delete(sock);
+    });
     sock.on('error', finish);
     await new Promise<void>((r) => sock.bind({ address: this.#opts.host ?? '0.0.0.0', port: 0 }, () => r()));
     if (!got.ok) {
@@ -149,6 +159,7 @@ export class TftpServer {
     const n = negotiate(req.options, data.length, this.#opts.limits);
     const t = new ReadTransfer(data, n, this.#opts.limits);
     const run = (step: Step) => {
+      if (!open) return;
       for (const pkt of step.send) sock.send(pkt, remote.port, remote.address);
       if (step.done !== undefined) {
         this.#event(step.done.ok ? 'tftp-fetch' : 'tftp-error', remote, {
