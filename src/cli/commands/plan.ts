@@ -7,7 +7,7 @@ import type { Approval, DesiredHost, DesiredState, ObservedHost, ObservedState, 
 import { GoughError, isGoughError } from '../../model/index.js';
 import { parseObservedSnapshot, plan } from '../../plan/index.js';
 import { renderPlanJson, renderPlanMarkdown, renderPlanText } from '../../report/index.js';
-import { formatDiagnostic, hasErrors, loadDirectory } from '../../repo/index.js';
+import { formatDiagnosticIn, hasErrors, loadDirectory } from '../../repo/index.js';
 import type { CliIo, Command } from '../command.js';
 import { EXIT } from '../command.js';
 import { createProvisioner } from '../providers.js';
@@ -168,7 +168,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   try {
     const { desired: loaded, diagnostics } = await loadDirectory(root);
     if (hasErrors(diagnostics)) {
-      for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d, { dir })}\n`);
+      for (const d of diagnostics) io.stderr.write(`${formatDiagnosticIn(d, dir)}\n`);
       io.stderr.write(`gough plan: the repository "${dir}" has errors (see above): fix them before planning\n`);
       return EXIT.failed;
     }
