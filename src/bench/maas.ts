@@ -1,0 +1,79 @@
+/**
+ * `npm run bench -- maas`: observe 1,000 and 10,000 MAAS machines (one `GET machines/` + parse + map by MAC)
+ * against the MAAS emulator running in a child process (`gough maas-emulator --machines N`), so the RSS printed
+ * is the observer's own.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { MaasClient, MaasProvisioner } from '../drivers/maas/index.js';
+import { generateApiKey } from '../lab/index.js';
+import type { DesiredHost, Host, Site } from '../model/index.js';
+import { type Benchmark, measure, table } from './harness.js';
+
+function hostsFor(n: number): Host[] {
+  return Array.from({ length: n }, (_, k) => {
+    const i = k + 1;
+    const hex = i.toString(16).padStart(6, '0');
+    const mac = `02:00:00:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}`;
+    return {
+      apiVersion: 'gough.dev/v1',
+      kind: 'Host',
+      metadata: { name: `emu-${String(i).padStart(5, '0')}` },
+      spec: { site: 'bench', hardware: { macs: [mac], arch: 'amd64', firmware: 'uefi' }, state: 'deployed', power: 'on' },
+    } satisfies Host;
+  });
+}
+
+async function startChild(n: number, apiKey: string): Promise<{ child: ChildProcess; url: string }> {
+  const bin = new URL('../cli/bin.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, 'maas-emulator', '--machines', String(n), '--initial', 'deployed', '--port', '0', '--api-key', apiKey], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`maas-emulator exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+export const benchmark: Benchmark = {
+  name: 'maas',
+  title: 'MAAS observe: one GET machines/ + parse + map by MAC (emulator in a child process)',
+  async run(print) {
+    const rows: (string | number)[][] = [];
+    for (const n of [1000, 10_000]) {
+      const apiKey = generateApiKey();
+      const { child, url } = await startChild(n, apiKey);
+      try {
+        const site: Site = {
+          apiVersion: 'gough.dev/v1',
+          kind: 'Site',
+          metadata: { name: 'bench' },
+          spec: { provisioner: 'maas', maas: { url, apiKeyRef: { env: 'UNUSED' } } },
+        };
+        const desired: DesiredHost[] = hostsFor(n).map((host) => ({
+          host,
+          site,
+          revision: 'bench',
+          rendered: { host: host.metadata.name, os: { distro: 'ubuntu', series: 'jammy' }, userData: '', metaData: '', ipxeScript: '', kernelArgs: '', specHash: 'x' },
+        }));
+        const p = new MaasProvisioner({ client: new MaasClient({ url, apiKey, timeoutMs: 300_000 }), site });
+        (globalThis as { gc?: () => void }).gc?.();
+        const cold = await measure(() => p.observe(desired));
+        const warm = await measure(() => p.observe(desired));
+        const mapped = warm.value.filter((o) => o.lifecycle === 'deployed').length;
+        const bytes = (await (await fetch(`${url.replace(/\/MAAS$/, '')}/_emulator/machines`)).text()).length;
+        rows.push([n, mapped, Math.round(cold.ms), Math.round(warm.ms), (bytes / 2 ** 20).toFixed(1), Math.round(Math.max(cold.peakRssMiB, warm.peakRssMiB))]);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }
+    for (const line of table(['machines', 'mapped', 'first observe ms', 'second observe ms', '≈ list JSON MiB', 'observer peak RSS MiB'], rows)) print(line);
+    print('');
+    print('First observe includes the emulator rendering every machine once; the second reuses its cached JSON.');
+  },
+};
