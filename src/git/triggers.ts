@@ -1,0 +1,79 @@
+/**
+ * Triggers only make a pass happen sooner; none carries state the pass depends on.
+ * - `watchBranch`: a local repository's refs, watched with chokidar (debounced); fires when the branch's commit
+ *   changes — so commits to other branches (the status branch) never fire it.
+ * - `cronTrigger`: a periodic pass on a cron schedule (node-cron).
+ * - `pollTrigger`: a plain interval, the fallback for missed webhooks.
+ */
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { watch } from 'chokidar';
+import git from 'isomorphic-git';
+import cron from 'node-cron';
+import { GoughError } from '../model/index.js';
+
+export type Trigger = { close(): Promise<void> };
+
+export async function watchBranch(
+  gitdir: string,
+  branch: string,
+  onChange: (commit: string) => void,
+  opts: { debounceMs?: number } = {},
+): Promise<Trigger> {
+  const debounceMs = opts.debounceMs ?? 50;
+  const ref = `refs/heads/${branch}`;
+  const read = async (): Promise<string | undefined> => {
+    try {
+      return await git.resolveRef({ fs, gitdir, ref });
+    } catch {
+      return undefined;
+    }
+  };
+  let last = await read();
+  let timer: NodeJS.Timeout | undefined;
+  const check = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      void read().then((now) => {
+        if (now !== undefined && now !== last) {
+          last = now;
+          onChange(now);
+        }
+      });
+    }, debounceMs);
+  };
+  const watcher = watch([join(gitdir, 'refs', 'heads'), join(gitdir, 'packed-refs')], {
+    ignoreInitial: true,
+    persistent: false,
+    depth: 20,
+  });
+  watcher.on('all', check);
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return {
+    async close() {
+      clearTimeout(timer);
+      await watcher.close();
+    },
+  };
+}
+
+export function cronTrigger(expression: string, fire: () => void): Trigger {
+  if (!cron.validate(expression)) throw new GoughError('config-error', `Cannot schedule passes: "${expression}" is not a cron expression`);
+  const task = cron.schedule(expression, () => fire(), { noOverlap: true });
+  return {
+    async close() {
+      await task.stop();
+      await task.destroy();
+    },
+  };
+}
+
+export function pollTrigger(intervalMs: number, fire: () => void): Trigger {
+  const t = setInterval(fire, intervalMs);
+  t.unref();
+  return {
+    async close() {
+      clearInterval(t);
+    },
+  };
+}
