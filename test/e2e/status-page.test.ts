@@ -136,11 +136,14 @@ describe('status page in headless Chromium (chromium)', () => {
     });
     const row = page.locator('tr[data-host="r1-n02"]');
     expect(await row.locator('td.lifecycle').textContent()).toBe('deploying');
+    // existing event items stay in place (only new ones are added, so they are announced once)
+    await page.locator('#events li').first().evaluate((li) => li.setAttribute('data-seen', 'yes'));
 
     view.setLifecycle('r1-n02', 'deployed', 'on');
     await row.locator('td.lifecycle', { hasText: 'deployed' }).waitFor({ timeout: 3000 });
     expect(await row.locator('td.power').textContent()).toBe('on');
     expect(await page.locator('#events li').first().textContent()).toContain('r1-n02 is now deployed');
+    expect(await page.locator('#events li').nth(1).getAttribute('data-seen')).toBe('yes');
     expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     await page.close();
   });

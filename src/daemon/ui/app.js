@@ -247,7 +247,8 @@
     }
     $('hosts').replaceChildren(...sections);
     const total = snapshot.hosts.length;
-    $('shown').textContent = shown === total ? `Showing all ${total} hosts` : `Showing ${shown} of ${total} hosts`;
+    const text = shown === total ? `Showing all ${total} hosts` : `Showing ${shown} of ${total} hosts`;
+    if ($('shown').textContent !== text) $('shown').textContent = text;
   }
 
   function hostRow(h) {
@@ -302,12 +303,32 @@
     }
   }
 
+  function eventKey(e) {
+    return [e.type, e.at, e.pass || '', e.host || '', e.actionId || '', e.revision || ''].join('|');
+  }
+
+  function eventItem(e) {
+    return el('li', { class: `ev ev-${e.type}`, 'data-key': eventKey(e) }, timeEl(e.at, 'absolute'), ' ', el('span', { class: 'ev-text' }, describeEvent(e)));
+  }
+
+  // Only new events are added (at the top), so screen readers announce each event once.
   function renderEvents() {
-    const items = (snapshot.events || []).slice(0, MAX_EVENTS).map((e) =>
-      el('li', { class: `ev ev-${e.type}` }, timeEl(e.at, 'absolute'), ' ', el('span', { class: 'ev-text' }, describeEvent(e))),
-    );
-    if (items.length === 0) items.push(el('li', { class: 'ev empty' }, 'No events yet'));
-    $('events').replaceChildren(...items);
+    const list = $('events');
+    const events = (snapshot.events || []).slice(0, MAX_EVENTS);
+    if (events.length === 0) {
+      list.replaceChildren(el('li', { class: 'ev empty' }, 'No events yet'));
+      return;
+    }
+    const first = list.firstElementChild;
+    const known = first ? first.getAttribute('data-key') : null;
+    const idx = known ? events.findIndex((e) => eventKey(e) === known) : -1;
+    if (idx < 0) {
+      list.replaceChildren(...events.map(eventItem));
+      return;
+    }
+    const fresh = events.slice(0, idx).map(eventItem);
+    if (fresh.length) list.prepend(...fresh);
+    while (list.children.length > MAX_EVENTS) list.lastElementChild.remove();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -316,7 +337,7 @@
   function setConn(state, text) {
     const c = $('conn');
     c.dataset.state = state;
-    c.textContent = text;
+    if (c.textContent !== text) c.textContent = text;
   }
 
   async function refresh() {
