@@ -1,7 +1,7 @@
 /** `gough maas-emulator`: run the MAAS emulator standalone, seeded with a repo's MAAS-site hosts. */
 import { parseArgs } from 'node:util';
 import { type MaasEmulator, type SeedMachine, generateApiKey, seedMachinesFromHosts, startMaasEmulator } from '../../lab/index.js';
-import { type Host, isGoughError } from '../../model/index.js';
+import { type Host, type Site, isGoughError } from '../../model/index.js';
 import { loadDirectory } from '../../repo/index.js';
 import type { CliIo, Command } from '../command.js';
 import { EXIT } from '../command.js';
@@ -96,9 +96,10 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     const dir = values['repo'];
     const root = dir.startsWith('/') ? dir : `${io.cwd}/${dir}`;
     let hosts: Host[];
+    let sites: Site[];
     try {
       const { desired } = await loadDirectory(root);
-      const sites = desired.sites.filter((s) => s.spec.provisioner === 'maas' && (values['site'] === undefined || s.metadata.name === values['site']));
+      sites = desired.sites.filter((s) => s.spec.provisioner === 'maas' && (values['site'] === undefined || s.metadata.name === values['site']));
       if (values['site'] !== undefined && sites.length === 0) {
         io.stderr.write(`gough maas-emulator: the repo has no MAAS site "${values['site']}"\n`);
         return EXIT.failed;
@@ -116,7 +117,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`gough maas-emulator: cannot read "${dir}": ${isGoughError(e) || e instanceof Error ? e.message : String(e)}\n`);
       return EXIT.failed;
     }
-    seeds.push(...seedMachinesFromHosts(hosts, { initial }));
+    seeds.push(...seedMachinesFromHosts(hosts, { initial, sites }));
   }
   const n = (extra as number | undefined) ?? 0;
   for (let i = 1; i <= n; i++) {

@@ -78,6 +78,8 @@ export type CreateMachineInput = {
   macAddresses: readonly string[];
   hostname?: string;
   domain?: string;
+  zone?: string;
+  pool?: string;
   powerType?: string;
   /** Keys without the `power_parameters_` prefix, e.g. `power_address`, `power_user`, `power_pass`. */
   powerParameters?: Readonly<Record<string, string>>;
@@ -185,6 +187,8 @@ export class MaasClient {
       mac_addresses: input.macAddresses,
       hostname: input.hostname,
       domain: input.domain,
+      zone: input.zone,
+      pool: input.pool,
       power_type: input.powerType,
       description: input.description,
     };

@@ -131,12 +131,21 @@ export function toObservedHost(name: string, site: string | undefined, m: MaasMa
   return o;
 }
 
-/** Desired hosts and MAAS machines → ObservedHost per matched host, then orphans (named by hostname). Pure. */
-export function mapObserved(hosts: readonly Host[], machines: readonly MaasMachine[], site: string | undefined): ObservedHost[] {
+/**
+ * Desired hosts and MAAS machines → ObservedHost per matched host, then orphans (named by hostname). A host's
+ * machine is found wherever it is; orphans are only machines of the site's zone/pool when those are set. Pure.
+ */
+export function mapObserved(
+  hosts: readonly Host[],
+  machines: readonly MaasMachine[],
+  site: string | undefined,
+  scope: { zone?: string | undefined; pool?: string | undefined } = {},
+): ObservedHost[] {
   const { matched, orphans } = matchMachines(hosts, machines);
+  const inScope = (m: MaasMachine) => (!scope.zone || m.zone === scope.zone) && (!scope.pool || m.pool === scope.pool);
   return [
     ...matched.map(({ host, machine }) => toObservedHost(host.metadata.name, site, machine)),
-    ...orphans.map((m) => toObservedHost(m.hostname, site, m)),
+    ...orphans.filter(inScope).map((m) => toObservedHost(m.hostname, site, m)),
   ];
 }
 
@@ -191,17 +200,19 @@ export class MaasProvisioner implements Provisioner {
     this.#now = opts.now ?? Date.now;
   }
 
-  /** One `GET machines/` (filtered by the site's zone/pool when set), mapped by MAC. Never changes anything. */
+  /**
+   * One `GET machines/`, mapped by MAC. Never changes anything. Not filtered by the site's zone/pool on the server:
+   * a host's machine is found even when someone moved it out of the pool (else Gough would try to register it
+   * again); only orphans are limited to the site's zone/pool.
+   */
   async observe(hosts: readonly DesiredHost[], opts: CallOptions = {}): Promise<ObservedHost[]> {
-    const filters: Record<string, string> = {};
+    const machines = await this.#client.listMachines({}, this.#callOpts(opts));
     const maas = this.#site.spec.maas;
-    if (maas?.zone) filters['zone'] = maas.zone;
-    if (maas?.pool) filters['pool'] = maas.pool;
-    const machines = await this.#client.listMachines(filters, this.#callOpts(opts));
     return mapObserved(
       hosts.map((d) => d.host),
       machines,
       this.#site.metadata.name,
+      { zone: maas?.zone, pool: maas?.pool },
     );
   }
 
@@ -273,8 +284,17 @@ export class MaasProvisioner implements Provisioner {
       }
       if (user !== undefined) powerParameters['power_user'] = user;
     }
+    const maas = this.#site.spec.maas;
     const created = await this.#client.createMachine(
-      { architecture: architectureOf(host), macAddresses: macsOf(host), hostname: hostnameOf(host), powerType, powerParameters },
+      {
+        architecture: architectureOf(host),
+        macAddresses: macsOf(host),
+        hostname: hostnameOf(host),
+        powerType,
+        powerParameters,
+        ...(maas?.zone ? { zone: maas.zone } : {}),
+        ...(maas?.pool ? { pool: maas.pool } : {}),
+      },
       this.#callOpts(ctx),
     );
     const m = await this.#waitFor(ctx, created.systemId, 'registered', () => 'done');

@@ -28,6 +28,9 @@ export type MaasMachine = {
   interfaces: MaasInterface[];
   tagNames: string[];
   locked?: boolean;
+  /** Names of the machine's zone and resource pool. */
+  zone?: string;
+  pool?: string;
 };
 
 export type MaasEvent = {
@@ -127,6 +130,10 @@ export function parseMachine(x: unknown): MaasMachine {
     if (v !== undefined) (m as Record<string, unknown>)[k] = v;
   }
   if (typeof o['locked'] === 'boolean') m.locked = o['locked'];
+  for (const k of ['zone', 'pool'] as const) {
+    const v = o[k];
+    if (typeof v === 'object' && v !== null && typeof (v as Json)['name'] === 'string') m[k] = (v as Json)['name'] as string;
+  }
   return m;
 }
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { type Host, bootMacOf, hostnameOf } from '../../model/index.js';
+import { type Host, type Site, bootMacOf, hostnameOf } from '../../model/index.js';
 import { type Credential, EmulatorServer, type RequestLogEntry } from './server.js';
 import { type FaultConfig, MaasWorld, type SeedMachine } from './world.js';
 
@@ -116,6 +116,8 @@ export type SeedFromHostsOptions = {
    * `deployed`, …), or a function per host. Default `new`.
    */
   initial?: 'absent' | string | ((h: Host) => 'absent' | string);
+  /** The repo's sites: a host's machine goes into its site's MAAS zone and pool (else `default`). */
+  sites?: readonly Site[];
 };
 
 /** Seed machines for repo hosts: hostname and MACs (boot MAC first), architecture, IPMI power type when a BMC is set. */
@@ -134,6 +136,9 @@ export function seedMachinesFromHosts(hosts: readonly Host[], opts: SeedFromHost
       status: initial,
       powerType: h.spec.hardware.bmc ? 'ipmi' : 'manual',
     };
+    const maas = opts.sites?.find((s) => s.metadata.name === h.spec.site)?.spec.maas;
+    if (maas?.zone) seed.zone = maas.zone;
+    if (maas?.pool) seed.pool = maas.pool;
     if (h.spec.hardware.bmc?.address) seed.powerParameters = { power_address: h.spec.hardware.bmc.address, power_driver: 'LAN_2_0' };
     out.push(seed);
   }

@@ -37,6 +37,8 @@ export type EmuMachine = {
   netboot: boolean;
   cpuCount: number;
   memory: number;
+  zone: string;
+  pool: string;
   /** Timed work in progress; bumping `gen` cancels it. */
   gen: number;
   timers: Set<NodeJS.Timeout>;
@@ -88,8 +90,16 @@ const HARDWARE_INFO = {
   mainboard_firmware_version: '1.16.0-1',
   mainboard_firmware_date: '04/01/2014',
 };
-const ZONE = { name: 'default', description: '', id: 1, resource_uri: '/MAAS/api/2.0/zones/default/' };
-const POOL = { name: 'default', description: 'Default pool', id: 0, resource_uri: '/MAAS/api/2.0/resourcepool/0/' };
+const zoneJson = (name: string) => ({ name, description: '', id: name === 'default' ? 1 : idOf(name), resource_uri: `/MAAS/api/2.0/zones/${name}/` });
+const poolJson = (name: string) => {
+  const id = name === 'default' ? 0 : idOf(name);
+  return { name, description: name === 'default' ? 'Default pool' : '', id, resource_uri: `/MAAS/api/2.0/resourcepool/${id}/` };
+};
+function idOf(name: string): number {
+  let h = 7;
+  for (const c of name) h = (h * 31 + c.charCodeAt(0)) % 9973;
+  return h + 2;
+}
 const DOMAIN = { authoritative: true, ttl: null, name: 'maas', resource_record_count: 0, id: 0, is_default: true, resource_uri: '/MAAS/api/2.0/domains/0/' };
 
 function iface(m: EmuMachine, mac: string, index: number): Record<string, unknown> {
@@ -224,7 +234,7 @@ export function renderMachine(m: EmuMachine, extra: Record<string, unknown> = {}
     owner: m.owner,
     owner_data: { ...m.annotations },
     physicalblockdevice_set: [d],
-    pool: POOL,
+    pool: poolJson(m.pool),
     power_state: m.powerOverride ?? m.power,
     power_type: m.powerType,
     raids: [],
@@ -245,7 +255,7 @@ export function renderMachine(m: EmuMachine, extra: Record<string, unknown> = {}
     virtualblockdevice_set: [],
     volume_groups: [],
     workload_annotations: { ...m.annotations },
-    zone: ZONE,
+    zone: zoneJson(m.zone),
     ...extra,
   };
 }

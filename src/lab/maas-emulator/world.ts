@@ -35,6 +35,9 @@ export type SeedMachine = {
   distroSeries?: string;
   tags?: string[];
   errorDescription?: string;
+  /** Zone and resource pool names (default `default`). */
+  zone?: string;
+  pool?: string;
 };
 
 export type OpFault = {
@@ -256,6 +259,8 @@ export class MaasWorld {
       netboot: status !== S.DEPLOYED,
       cpuCount: 4,
       memory: 8192,
+      zone: seed.zone ?? 'default',
+      pool: seed.pool ?? 'default',
       gen: 0,
       timers: new Set(),
       powerCycles: 0,
@@ -407,8 +412,8 @@ export class MaasWorld {
         (arches.length === 0 || arches.some((a) => m.arch === a || m.arch.startsWith(`${a}/`))) &&
         tags.every((t) => m.tags.includes(t)) &&
         !notTags.some((t) => m.tags.includes(t)) &&
-        (zones.length === 0 || zones.includes('default')) &&
-        (pools.length === 0 || pools.includes('default')),
+        (zones.length === 0 || zones.includes(m.zone)) &&
+        (pools.length === 0 || pools.includes(m.pool)),
     );
   }
 
@@ -431,7 +436,15 @@ export class MaasWorld {
     const params: Record<string, string> = {};
     for (const [k, v] of p) if (k.startsWith('power_parameters_')) params[k.slice('power_parameters_'.length)] = v;
     const archFull = arch!.includes('/') ? arch! : `${arch}/${p.get('subarchitecture') ?? 'generic'}`;
-    const m = this.add({ hostname, macs, architecture: archFull, powerType: p.get('power_type') || 'manual', powerParameters: params });
+    const m = this.add({
+      hostname,
+      macs,
+      architecture: archFull,
+      powerType: p.get('power_type') || 'manual',
+      powerParameters: params,
+      zone: p.get('zone') || 'default',
+      pool: p.get('pool') || 'default',
+    });
     const d = p.get('description');
     if (d) m.description = d;
     this.event(m, 'Node enlisted', 'by admin');
@@ -449,6 +462,10 @@ export class MaasWorld {
     if (t) m.powerType = t;
     const a = p.get('architecture');
     if (a) m.arch = a;
+    const z = p.get('zone');
+    if (z) m.zone = z;
+    const pool = p.get('pool');
+    if (pool) m.pool = pool;
     for (const [k, v] of p) if (k.startsWith('power_parameters_')) m.powerParams[k.slice('power_parameters_'.length)] = v;
     this.#touch(m);
     return m;
