@@ -3,6 +3,7 @@ import { bmcCommand } from './bmc.js';
 import { labCommand } from './lab.js';
 import { maasEmulatorCommand } from './maas-emulator.js';
 import { planCommand } from './plan.js';
+import { pxeCommand } from './pxe.js';
 import { renderCommand } from './render.js';
 import { validateCommand } from './validate.js';
 
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   bmcCommand,
   maasEmulatorCommand,
   labCommand,
+  pxeCommand,
 ];

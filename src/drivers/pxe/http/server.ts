@@ -19,7 +19,7 @@ export type BootHttpOptions = {
   catalog: BootCatalog;
   gate: GateStore;
   onEvent: (e: BootEvent) => void;
-  /** Directory served under /files/ (kernels, initrds); none when undefined. */
+  /** HTTP boot root: other paths are files under it (kernels, initrds); none when undefined. */
   filesDir?: string;
   now?: () => number;
 };
@@ -118,10 +118,12 @@ export function createBootHttpServer(opts: BootHttpOptions): Server {
       return send(res, 200, body);
     }
 
-    if (path.startsWith('/files/') && opts.filesDir !== undefined) {
+    if (path === '/healthz') return send(res, 200, 'ok\n');
+    // Everything else: static files (installer kernel, initrd) relative to the HTTP boot root.
+    if (opts.filesDir !== undefined && path.length > 1) {
       let name: string;
       try {
-        name = decodeURIComponent(path.slice('/files/'.length));
+        name = decodeURIComponent(path.slice(1));
       } catch {
         return send(res, 400, 'bad path\n');
       }
@@ -134,7 +136,6 @@ export function createBootHttpServer(opts: BootHttpOptions): Server {
         .pipe(res);
       return;
     }
-    if (path === '/healthz') return send(res, 200, 'ok\n');
     return send(res, 404, 'not found\n');
   }
 
