@@ -47,7 +47,7 @@ function isPlain(s: string): boolean {
 
 /**
  * A literal block (`|`) keeps multi-line text readable. Used only for text that round-trips unambiguously:
- * no CR, no odd characters, first non-empty line not indented, no whitespace-only last line.
+ * no CR, no odd characters, first non-empty line not indented, no blank-but-not-empty last line.
  */
 function literalBlock(s: string, indent: string): string | undefined {
   NON_PRINTABLE.lastIndex = 0;
@@ -59,7 +59,7 @@ function literalBlock(s: string, indent: string): string | undefined {
     body = body.slice(0, -1);
     chomp = body.endsWith('\n') || body === '' ? '+' : '';
   }
-  if (/(?:^|\n)[ \t]*$/.test(body)) return undefined;
+  if (body.trim() === '' || /(?:^|\n)[ \t]+$/.test(body)) return undefined;
   const lines = body.split('\n').map((l) => (l === '' ? '' : indent + l));
   return `|${chomp}\n${lines.join('\n')}`;
 }

@@ -41,7 +41,7 @@ describe('emitYaml', () => {
         expect(parse(text)).toEqual(d);
         expect(parse(text, { version: '1.1' })).toEqual(d);
       }),
-      { numRuns: 1500 },
+      { numRuns: 400 },
     );
   });
 
