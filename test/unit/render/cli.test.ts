@@ -33,7 +33,12 @@ async function goughInProcess(args: string[], cwd = ROOT): Promise<{ code: numbe
   let stdout = '';
   let stderr = '';
   const sink = (append: (s: string) => void) =>
-    ({ write: (chunk: string | Uint8Array) => (append(String(chunk)), true) }) as unknown as NodeJS.WritableStream;
+    ({
+      write: (chunk: string | Uint8Array) => {
+        append(String(chunk));
+        return true;
+      },
+    }) as unknown as NodeJS.WritableStream;
   const code = await main(args, {
     stdout: sink((s) => {
       stdout += s;
