@@ -7,6 +7,9 @@ import type { Benchmark } from './harness.js';
 const BENCHMARKS: readonly (() => Promise<Benchmark>)[] = [
   // Each benchmark module exports `benchmark: Benchmark`; add one line per module.
   async () => (await import('./maas.js')).benchmark,
+  async () => (await import('./validate.js')).benchmark,
+  async () => (await import('./plan.js')).benchmark,
+  async () => (await import('./ipmi.js')).benchmark,
 ];
 
 const only = process.argv.slice(2);

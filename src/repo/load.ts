@@ -26,7 +26,7 @@ import { globToRegExp, matchesAnyGlob } from './glob.js';
 import type { FilePos, ParsedDoc, ParsedFile } from './parse.js';
 import { parseFile } from './parse.js';
 import { describePath, toPointer } from './pointer.js';
-import { dirReader, type FileReader, isHiddenPath, isYamlPath } from './reader.js';
+import { dirReader, type FileEntry, type FileReader, isHiddenPath, isYamlPath } from './reader.js';
 
 /** Parsed files by content id (e.g. Git blob sha); a Git source keeps one on disk. */
 export interface ParseCache {
@@ -50,7 +50,9 @@ export type LoadResult = {
 /** Files read at once. */
 const READ_CONCURRENCY = 32;
 
-type Located<T> = { res: T; file: string; doc: ParsedDoc };
+type Located<T> = { res: T; file: string; doc: ParsedDoc; index: number };
+/** The position of a node in a file parsed without positions: resolved by an exact re-parse at the end. */
+type Lazy = { l: Located<unknown>; path: readonly (string | number)[] };
 
 export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<LoadResult> {
   const { signal } = opts;
@@ -82,6 +84,7 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
             : `Cannot read file: ${err instanceof Error ? err.message : String(err)}`;
         parsed[i] = {
           format: 1,
+          exact: true,
           docs: [],
           diagnostics: [{ line: 1, col: 1, severity: 'error', code, message }],
         };
@@ -95,15 +98,12 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
   signal?.throwIfAborted();
 
   const diagnostics: Diagnostic[] = [];
-  const add = (file: string, at: FilePos, code: string, message: string, severity: Severity = 'error'): void => {
-    diagnostics.push({
-      file,
-      line: at[0],
-      col: at[1],
-      severity,
-      code,
-      message,
-    });
+  const fixups: { d: Diagnostic; lazy: Lazy }[] = [];
+  const add = (file: string, at: FilePos | Lazy, code: string, message: string, severity: Severity = 'error'): void => {
+    const exact = Array.isArray(at);
+    const d: Diagnostic = { file, line: exact ? at[0] : 0, col: exact ? at[1] : 0, severity, code, message };
+    diagnostics.push(d);
+    if (!exact) fixups.push({ d, lazy: at });
   };
 
   // RepoConfig first: its ignore globs decide which files count.
@@ -164,21 +164,12 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
         names[doc.kind].set(doc.name, { file, at: doc.at });
       }
       if (!doc.valid) continue;
-      (byKind[doc.kind] as Located<unknown>[]).push({
-        res: doc.data,
-        file,
-        doc,
-      });
+      (byKind[doc.kind] as Located<unknown>[]).push({ res: doc.data, file, doc, index: i });
     }
   }
 
-  const posIn = (l: Located<unknown>, path: readonly (string | number)[]): FilePos => {
-    for (let n = path.length; n >= 0; n--) {
-      const p = l.doc.pos[toPointer(path.slice(0, n))];
-      if (p) return p;
-    }
-    return l.doc.at;
-  };
+  const posIn = (l: Located<unknown>, path: readonly (string | number)[]): FilePos | Lazy =>
+    parsed[l.index]!.exact ? lookup(l.doc, path) : { l, path };
 
   // Hosts: references and uniqueness.
   const sites = new Map(byKind.Site.map((s) => [s.res.metadata.name, s]));
@@ -296,7 +287,7 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
       continue;
     }
     for (const e of r.errors) {
-      const tAt = tl ? `${describePath(e.field)} (${where(tl.file, posIn(tl, e.field))})` : describePath(e.field);
+      const tAt = tl ? `${describePath(e.field)} (${where(tl.file, lookup(tl.doc, e.field))})` : describePath(e.field);
       if (e.code === 'template-var') {
         add(
           h.file,
@@ -341,6 +332,7 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
     rendered,
     sources,
   };
+  await resolvePositions(fixups, entries, reader, signal);
   return { desired, diagnostics: sortDiagnostics(diagnostics), files };
 }
 
@@ -358,6 +350,38 @@ export async function loadDirectory(root: string, opts: Partial<LoadOptions> = {
   });
   if (!st.isDirectory()) throw new GoughError('file-read', `Cannot read directory "${root}": not a directory`);
   return loadRepo(dirReader(root), { revision: 'worktree', ...opts });
+}
+
+/** The position of `path` in a document: the deepest recorded ancestor, else the document's name. */
+function lookup(doc: ParsedDoc, path: readonly (string | number)[]): FilePos {
+  for (let n = path.length; n >= 0; n--) {
+    const p = doc.pos[toPointer(path.slice(0, n))];
+    if (p) return p;
+  }
+  return doc.at;
+}
+
+/** Places diagnostics of fast-parsed files: re-reads each such file once and parses it with positions. */
+async function resolvePositions(
+  fixups: readonly { d: Diagnostic; lazy: Lazy }[],
+  entries: readonly FileEntry[],
+  reader: FileReader,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const exact = new Map<number, ParsedFile | undefined>();
+  for (const { d, lazy } of fixups) {
+    const i = lazy.l.index;
+    if (!exact.has(i)) {
+      try {
+        exact.set(i, parseFile(await reader.read(entries[i]!.path, signal ? { signal } : {}), { exact: true }));
+      } catch {
+        exact.set(i, undefined);
+      }
+    }
+    const pf = exact.get(i);
+    const doc = pf?.docs.find((x) => x.kind === lazy.l.doc.kind && x.name === lazy.l.doc.name) ?? lazy.l.doc;
+    [d.line, d.col] = lookup(doc, lazy.path);
+  }
 }
 
 function where(file: string, at: FilePos): string {

@@ -3,7 +3,8 @@
  * reads a working directory and never follows symlinks.
  */
 import { constants } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GoughError } from '../model/index.js';
 import { MAX_FILE_BYTES, formatBytes } from './limits.js';
@@ -42,6 +43,8 @@ export function isHiddenPath(path: string): boolean {
  * skipping hidden directories; never descends into symlinked directories; `read` refuses symlinks, paths that
  * leave the root, and files larger than `MAX_FILE_BYTES` (without reading them).
  */
+const SYMLINK_MESSAGE = 'File is a symlink: Gough never follows symlinks, commit the file itself';
+
 export function dirReader(root: string): FileReader {
   return {
     async list(opts = {}) {
@@ -67,36 +70,34 @@ export function dirReader(root: string): FileReader {
       if (path.startsWith('/') || path.split('/').some((s) => s === '..' || s === '')) {
         throw new GoughError('file-read', `Cannot read "${path}": path leaves the repository`);
       }
-      const full = join(root, path);
-      const st = await lstat(full).catch((e: NodeJS.ErrnoException) => {
-        throw new GoughError('file-read', `Cannot read file: ${e.code ?? e.message}`, { cause: e });
-      });
-      if (st.isSymbolicLink()) {
-        throw new GoughError('file-read', 'File is a symlink: Gough never follows symlinks, commit the file itself');
-      }
-      if (!st.isFile()) throw new GoughError('file-read', 'Not a regular file');
-      let fh: Awaited<ReturnType<typeof open>>;
+      // Synchronous calls: for many small files they are several times faster than the thread pool's round trips.
+      let fd: number;
       try {
-        fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        fd = openSync(join(root, path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ELOOP') {
-          throw new GoughError('file-read', 'File is a symlink: Gough never follows symlinks, commit the file itself');
-        }
+        if (code === 'ELOOP') throw new GoughError('file-read', SYMLINK_MESSAGE);
         throw new GoughError('file-read', `Cannot read file: ${code ?? String(e)}`, { cause: e });
       }
       try {
-        const size = (await fh.stat()).size;
-        if (size > MAX_FILE_BYTES) {
+        const st = fstatSync(fd);
+        if (!st.isFile()) throw new GoughError('file-read', 'Not a regular file');
+        if (st.size > MAX_FILE_BYTES) {
           throw new GoughError(
             'yaml-limit',
-            `File is ${formatBytes(size)}, larger than the limit of ${formatBytes(MAX_FILE_BYTES)}: split it into smaller files`,
+            `File is ${formatBytes(st.size)}, larger than the limit of ${formatBytes(MAX_FILE_BYTES)}: split it into smaller files`,
           );
         }
-        const buf = await fh.readFile(opts.signal ? { signal: opts.signal } : {});
-        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+        const buf = new Uint8Array(st.size);
+        let off = 0;
+        while (off < buf.length) {
+          const n = readSync(fd, buf, off, buf.length - off, off);
+          if (n === 0) break;
+          off += n;
+        }
+        return off === buf.length ? buf : buf.subarray(0, off);
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     },
   };
