@@ -52,6 +52,24 @@ function num(v: string | undefined, name: string, min: number, max: number): num
 }
 
 async function run(argv: string[], io: CliIo): Promise<number> {
+  return runMaasEmulator(argv, io, untilSignal());
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+/** The command, stopping when `stop` resolves (tests pass their own). */
+export async function runMaasEmulator(argv: string[], io: CliIo, stop: Promise<void>): Promise<number> {
   let values: Record<string, string | undefined>;
   try {
     ({ values } = parseArgs({
@@ -157,15 +175,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       '',
     ].join('\n'),
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stop;
   await emu.close();
   io.stdout.write('MAAS emulator stopped\n');
   return EXIT.ok;
