@@ -347,14 +347,16 @@ export class MaasProvisioner implements Provisioner {
       }
       m = await this.#waitFor(ctx, m.systemId, 'Ready', readyVerdict);
     }
+    // Allocate explicitly (MAAS would auto-allocate from Ready) so the workload annotations can be stamped before
+    // the deploy starts: whatever happens to this process afterwards, MAAS itself says which spec is being deployed.
+    if (m.status === NODE_STATUS.READY) m = await this.#client.allocate({ systemId: m.systemId, comment: `gough ${ctx.action.id}` }, this.#callOpts(ctx));
+    await this.#client.setAnnotations(m.systemId, this.#annotations(ctx), this.#callOpts(ctx));
     const rendered = ctx.target.rendered;
     const deployed = await this.#client.deploy(
       m.systemId,
       { distroSeries: distroSeriesOf(rendered.os), userData: rendered.userData, comment: `gough ${kind} ${ctx.action.id}` },
       this.#callOpts(ctx),
     );
-    // The machine is owned now: stamp what is being deployed so MAAS itself records it (survives a daemon restart).
-    await this.#client.setAnnotations(deployed.systemId, this.#annotations(ctx), this.#callOpts(ctx));
     return this.#awaitDeployed(ctx, deployed.systemId, kind === 'redeploy' ? 'redeployed' : 'deployed');
   }
 

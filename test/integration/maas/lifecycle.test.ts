@@ -88,4 +88,25 @@ describe('MAAS provisioner lifecycle over HTTP (emulator)', () => {
     // web-01 is in the default pool but still found by MAC; "other-team" is outside the pool and not an orphan here.
     expect(names).toEqual(['db-01', 'stray', 'web-01']);
   });
+
+  it('resumes an interrupted deploy from what MAAS records, never issuing it twice', async () => {
+    const s = site(emu.url);
+    const h4 = host('app-01', 4);
+    emu.addMachine({ hostname: 'app-01', macs: h4.spec.hardware.macs, status: 'ready' });
+    const d = desired(h4, s, 'spec-bbbb2222');
+    const first = new MaasProvisioner({ client: new MaasClient({ url: emu.url, apiKey: emu.apiKey }), site: s, pollIntervalMs: 20 });
+    const ac = new AbortController();
+    const running = first.perform(action('app-01', 'deploy'), d, { signal: ac.signal });
+    // "Crash" the first daemon as soon as MAAS has accepted the deploy.
+    for (let i = 0; i < 500 && !emu.requestLog().some((e) => e.op === 'deploy' && e.host === 'app-01'); i++) await new Promise((r) => setTimeout(r, 2));
+    ac.abort();
+    await expect(running).rejects.toMatchObject({ code: 'aborted' });
+    const second = new MaasProvisioner({ client: new MaasClient({ url: emu.url, apiKey: emu.apiKey }), site: s, pollIntervalMs: 20 });
+    const [seen] = await second.observe([d]);
+    // MAAS already says which spec is being deployed.
+    expect(seen).toMatchObject({ lifecycle: 'deploying', deployedSpecHash: 'spec-bbbb2222' });
+    const out = await second.perform(action('app-01', 'deploy'), d);
+    expect(out.message).toMatch(/^deployed \(resumed\)/);
+    expect(emu.requestLog().filter((e) => e.op === 'deploy' && e.host === 'app-01')).toHaveLength(1);
+  });
 });
