@@ -8,6 +8,7 @@ const BENCHMARKS: readonly (() => Promise<Benchmark>)[] = [
   // Each benchmark module exports `benchmark: Benchmark`; add one line per module.
   async () => (await import('./maas.js')).benchmark,
   async () => (await import('./validate.js')).benchmark,
+  async () => (await import('./render.js')).benchmark,
   async () => (await import('./plan.js')).benchmark,
   async () => (await import('./ipmi.js')).benchmark,
 ];
