@@ -3,7 +3,9 @@
  * Explicit, no self-registration: one branch per provisioner.
  */
 import type { Logger } from 'pino';
+import { join } from 'node:path';
 import { MaasClient, MaasProvisioner } from '../drivers/maas/index.js';
+import { EventLog, GateStore, PxeProvisioner } from '../drivers/pxe/index.js';
 import { GoughError, type PowerDriver, type Provisioner, type SecretResolver, type Site } from '../model/index.js';
 
 export type ProviderDeps = {
@@ -33,6 +35,16 @@ export function createProvisioner(site: Site, deps: ProviderDeps): Provisioner {
         secrets: deps.secrets,
         ...(deps.pollIntervalMs !== undefined ? { pollIntervalMs: deps.pollIntervalMs } : {}),
         ...(logger ? { logger } : {}),
+      });
+    }
+    case 'pxe': {
+      // Shares gate and boot events with `gough pxe serve --state-dir <stateDir>/pxe/<site>` (its default under .gough).
+      const dir = join(deps.stateDir ?? '.gough', 'pxe', name);
+      return new PxeProvisioner({
+        gate: new GateStore(join(dir, 'gate.json')),
+        events: new EventLog(join(dir, 'events.jsonl')),
+        ...(deps.powerDriver ? { powerDriver: deps.powerDriver } : {}),
+        ...(deps.pollIntervalMs !== undefined ? { pollMs: deps.pollIntervalMs } : {}),
       });
     }
     default:

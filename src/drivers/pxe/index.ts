@@ -12,3 +12,4 @@ export * from './gate.js';
 export * from './event-log.js';
 export * from './http/server.js';
 export * from './service.js';
+export * from './provisioner.js';
