@@ -109,4 +109,28 @@ describe('MAAS provisioner lifecycle over HTTP (emulator)', () => {
     expect(out.message).toMatch(/^deployed \(resumed\)/);
     expect(emu.requestLog().filter((e) => e.op === 'deploy' && e.host === 'app-01')).toHaveLength(1);
   });
+
+  it('redeploys a new spec (release with erase, then deploy) and power-cycles by off-then-on', async () => {
+    const s = site(emu.url, { maas: { url: emu.url, apiKeyRef: { env: 'K' }, eraseOnRelease: true } });
+    const h5 = host('app-02', 5);
+    emu.addMachine({ hostname: 'app-02', macs: h5.spec.hardware.macs, status: 'ready' });
+    const p = new MaasProvisioner({ client: new MaasClient({ url: emu.url, apiKey: emu.apiKey }), site: s, pollIntervalMs: 20 });
+    await p.perform(action('app-02', 'deploy'), desired(h5, s, 'spec-old', 'rev-1'));
+    await expect(p.perform(action('app-02', 'deploy'), desired(h5, s, 'spec-new', 'rev-2'))).rejects.toMatchObject({
+      code: 'conflict',
+      message: 'Cannot deploy host "app-02": it is already deployed with spec "spec-old"; a redeploy is needed',
+    });
+    emu.clearLog();
+    const out = await p.perform(action('app-02', 'redeploy'), desired(h5, s, 'spec-new', 'rev-2'));
+    expect(out.observed).toMatchObject({ lifecycle: 'deployed', deployedSpecHash: 'spec-new', deployedRevision: 'rev-2' });
+    const ops = emu.requestLog().filter((e) => e.method === 'POST').map((e) => e.op);
+    expect(ops).toEqual(['release', 'allocate', 'set_owner_data', 'deploy']);
+    const events = await new MaasClient({ url: emu.url, apiKey: emu.apiKey }).queryEvents({ hostname: ['app-02'], limit: 100 });
+    expect(events.map((e) => e.type)).toContain('Disk erasing');
+    emu.clearLog();
+    await p.perform(action('app-02', 'power-cycle'), desired(h5, s, 'spec-new', 'rev-2'));
+    expect(emu.requestLog().filter((e) => e.method === 'POST').map((e) => e.op)).toEqual(['power_off', 'power_on']);
+    const m = emu.machines().find((x) => x.hostname === 'app-02')!;
+    expect([m.power_state, m._emulator.powerCycles]).toEqual(['on', 0]);
+  });
 });
