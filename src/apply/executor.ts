@@ -62,6 +62,8 @@ export type ExecutorDeps = {
   random?: () => number;
   onEvent?: (e: ExecutorEvent) => void;
   logger?: LoggerLike;
+  /** Per-site cap when lower than `maxProvisioningPerSite` (e.g. a Site's own limit). */
+  siteCap?: (site: string) => number | undefined;
 };
 
 export type SkipReason = 'host-busy' | 'failed' | 'site-cap' | 'no-target' | 'stopping';
@@ -78,6 +80,7 @@ export class Executor {
   #random: () => number;
   #onEvent: (e: ExecutorEvent) => void;
   #log: LoggerLike | undefined;
+  #siteCap: (site: string) => number | undefined;
   /** Live tasks by host. */
   #tasks = new Map<string, Task>();
   /** Orphans (entries of an earlier process) and what the last observation said about them, by seq. */
@@ -101,6 +104,7 @@ export class Executor {
     this.#random = deps.random ?? Math.random;
     this.#onEvent = deps.onEvent ?? (() => undefined);
     this.#log = deps.logger;
+    this.#siteCap = deps.siteCap ?? (() => undefined);
     for (const e of this.#journal.open()) this.#orphans.set(e.seq, { entry: e, effect: 'unknown' });
   }
 
@@ -193,7 +197,8 @@ export class Executor {
         res.skipped.push({ action, reason: 'failed' });
         continue;
       }
-      if (PROVISIONING_KINDS.has(action.kind) && this.#provisioningCount(action.site) >= this.#limits.maxProvisioningPerSite) {
+      const cap = Math.min(this.#limits.maxProvisioningPerSite, this.#siteCap(action.site) ?? Number.POSITIVE_INFINITY);
+      if (PROVISIONING_KINDS.has(action.kind) && this.#provisioningCount(action.site) >= cap) {
         res.skipped.push({ action, reason: 'site-cap' });
         continue;
       }

@@ -1,0 +1,446 @@
+/**
+ * One daemon's loop. Level-triggered: every pass resolves the branch, loads the revision (only blobs not parsed
+ * before), observes, reconciles the journal's open entries, plans from scratch and dispatches what the plan allows;
+ * actions outlive the pass. Triggers (watch, cron, poll, webhook, a finished action) only make a pass sooner;
+ * passes never overlap. A revision that fails validation is never applied: the last good one stays in force and
+ * the bad one is reported with its diagnostics.
+ */
+import type { Logger } from 'pino';
+import { type DispatchResult, Executor, type ExecutorEvent, type Journal } from '../apply/index.js';
+import { parsePushEvent, verifySignature } from '../forge/index.js';
+import { DiskParseCache, type GitSource, type GitStatusWriter, type Trigger, cronTrigger, pollTrigger, watchBranch } from '../git/index.js';
+import type {
+  Action,
+  DesiredHost,
+  DesiredState,
+  Diagnostic,
+  ObservedHost,
+  Plan,
+  PlanSummary,
+  Provisioner,
+  Site,
+  StatusDoc,
+} from '../model/index.js';
+import { toGoughError } from '../model/index.js';
+import { plan as computePlan } from '../plan/index.js';
+import { type LastAction, computeStatusDocs, statusCommitMessage, statusFiles } from '../report/index.js';
+import { MAX_FILE_BYTES, type ParseCache, type ParsedFile, hasErrors, loadRepo } from '../repo/index.js';
+import type { DaemonConfig } from './config.js';
+import type { DaemonEvent, DaemonSnapshot, DaemonView, HostView, PassInfo, WebhookResult } from './view.js';
+
+export type DaemonDeps = {
+  config: DaemonConfig;
+  source: GitSource;
+  journal: Journal;
+  /** The provisioner of a site (the CLI passes `createProvisioner`). */
+  provisioner(site: Site): Provisioner;
+  /** Parse cache keyed by blob id (default: `<stateDir>/parse-cache.sqlite`). */
+  cache?: ParseCache & { flush?(): void; close?(): void };
+  statusWriter?(site: string): GitStatusWriter | undefined;
+  webhookSecret?: string;
+  logger: Logger;
+  now?: () => Date;
+};
+
+export type PassResult = {
+  pass: string;
+  ok: boolean;
+  error?: string;
+  revision?: string;
+  appliedRevision?: string;
+  invalid?: boolean;
+  plan?: PlanSummary;
+  dispatched: DispatchResult | undefined;
+};
+
+const MAX_EVENTS = 200;
+
+export class Daemon implements DaemonView {
+  readonly config: DaemonConfig;
+  readonly executor: Executor;
+  #source: GitSource;
+  #journal: Journal;
+  #provisionerOf: (site: Site) => Provisioner;
+  #provisioners = new Map<string, { key: string; p: Provisioner }>();
+  #cache: (ParseCache & { flush?(): void; close?(): void }) | undefined;
+  #statusWriter: (site: string) => GitStatusWriter | undefined;
+  #webhookSecret: string | undefined;
+  #log: Logger;
+  #now: () => Date;
+
+  #listeners = new Set<(e: DaemonEvent) => void>();
+  #events: DaemonEvent[] = [];
+  #snapshot: DaemonSnapshot;
+  #good: DesiredState | undefined;
+  #loadedRevision: string | undefined;
+  #statusDocs = new Map<string, Map<string, StatusDoc>>();
+  #writtenStatus = new Map<string, string>();
+  #statusChain: Promise<void> = Promise.resolve();
+  #triggers: Trigger[] = [];
+  #requested: string | undefined;
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+  #passSeq = 0;
+  #recovered = false;
+
+  constructor(deps: DaemonDeps) {
+    this.config = deps.config;
+    this.#source = deps.source;
+    this.#journal = deps.journal;
+    this.#provisionerOf = deps.provisioner;
+    this.#cache = deps.cache;
+    this.#statusWriter = deps.statusWriter ?? (() => undefined);
+    this.#webhookSecret = deps.webhookSecret;
+    this.#log = deps.logger.child({ component: 'daemon' });
+    this.#now = deps.now ?? (() => new Date());
+    const l = this.config.limits;
+    this.executor = new Executor({
+      journal: this.#journal,
+      provisionerFor: (site) => this.#provisionerForName(site),
+      limits: {
+        maxProvisioningPerSite: l.maxProvisioningPerSite,
+        maxAttempts: l.maxAttempts,
+        backoff: { baseMs: l.backoffSeconds * 1000, maxMs: Math.max(l.backoffSeconds * 1000 * 64, 1000) },
+        deadlineMs: { default: l.actionTimeoutSeconds * 1000 },
+        rate: { default: { perSecond: l.ratePerSecond, burst: Math.max(1, Math.ceil(l.ratePerSecond)) } },
+      },
+      now: this.#now,
+      siteCap: (site) => this.#good?.sites.find((s) => s.metadata.name === site)?.spec.limits?.maxProvisioning,
+      onEvent: (e) => this.#onExecutorEvent(e),
+      logger: this.#log,
+    });
+    this.#snapshot = { sites: [...this.config.sites], hosts: [], events: [] };
+  }
+
+  static defaultCache(stateDir: string): DiskParseCache<ParsedFile> {
+    return new DiskParseCache<ParsedFile>(`${stateDir}/parse-cache.sqlite`, { version: 'repo-v1' });
+  }
+
+  // ------------------------------------------------------------------------------------------- DaemonView
+
+  snapshot(): DaemonSnapshot {
+    return { ...this.#snapshot, events: [...this.#events] };
+  }
+
+  subscribe(listener: (e: DaemonEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  requestPass(trigger: string): void {
+    if (this.#stopping) return;
+    this.#requested ??= trigger;
+    if (!this.#loop) this.#loop = this.#runLoop();
+  }
+
+  async handleWebhook(headers: Record<string, string | undefined>, rawBody: Buffer): Promise<WebhookResult> {
+    const h = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+    if (this.#webhookSecret === undefined || !verifySignature(this.#webhookSecret, rawBody, h['x-hub-signature-256']))
+      return { status: 401, body: JSON.stringify({ error: 'Bad or missing signature' }) };
+    const event = h['x-github-event'];
+    if (event === 'ping') return { status: 200, body: JSON.stringify({ ok: true }) };
+    if (event !== 'push') return { status: 202, body: JSON.stringify({ ignored: `event "${event ?? ''}"` }) };
+    let push: ReturnType<typeof parsePushEvent>;
+    try {
+      push = parsePushEvent(rawBody);
+    } catch (e) {
+      return { status: 400, body: JSON.stringify({ error: (e as Error).message }) };
+    }
+    // Only the desired branch makes a pass: status-branch pushes never do.
+    if (push.ref !== `refs/heads/${this.config.repo.branch}` || push.deleted)
+      return { status: 202, body: JSON.stringify({ ignored: push.ref }) };
+    this.requestPass('webhook');
+    return { status: 202, body: JSON.stringify({ pass: 'requested' }) };
+  }
+
+  // ------------------------------------------------------------------------------------------- lifecycle
+
+  /** Starts the triggers and the first pass. */
+  async start(): Promise<void> {
+    const t = this.config.triggers;
+    if (t.watch && !this.#source.isRemote)
+      this.#triggers.push(await watchBranch(this.#source.gitdir, this.config.repo.branch, () => this.requestPass('watch'), { debounceMs: 30 }));
+    if (t.pollSeconds > 0) this.#triggers.push(pollTrigger(t.pollSeconds * 1000, () => this.requestPass('poll')));
+    if (t.cron) this.#triggers.push(cronTrigger(t.cron, () => this.requestPass('cron')));
+    this.requestPass('start');
+  }
+
+  /**
+   * SIGTERM: stop triggers and dispatching, let in-flight actions finish for the grace period (then abort them;
+   * their journal entries stay open and are reconciled at the next start), push status, close the journal.
+   */
+  async stop(graceMs = this.config.limits.shutdownGraceSeconds * 1000): Promise<void> {
+    this.#stopping = true;
+    this.#requested = undefined;
+    await Promise.all(this.#triggers.splice(0).map((t) => t.close()));
+    await this.#loop;
+    await this.executor.shutdown(graceMs);
+    await this.#statusChain;
+    this.#cache?.flush?.();
+    this.#journal.close();
+    this.#cache?.close?.();
+  }
+
+  /** Resolves when no pass runs or is requested. */
+  async settled(): Promise<void> {
+    while (this.#loop) await this.#loop;
+  }
+
+  /** Waits for dispatched actions and pending status writes. */
+  async drain(): Promise<void> {
+    await this.executor.idle();
+    await this.#statusChain;
+  }
+
+  async #runLoop(): Promise<void> {
+    try {
+      while (this.#requested !== undefined && !this.#stopping) {
+        const trigger = this.#requested;
+        this.#requested = undefined;
+        await this.runPass(trigger);
+      }
+    } finally {
+      this.#loop = undefined;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------- the pass
+
+  #emit(e: DaemonEvent): void {
+    this.#events.unshift(e);
+    if (this.#events.length > MAX_EVENTS) this.#events.length = MAX_EVENTS;
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.#log.warn({ err: (err as Error).message }, 'Event listener failed');
+      }
+    }
+  }
+
+  #iso(): string {
+    return this.#now().toISOString();
+  }
+
+  #onExecutorEvent(e: ExecutorEvent): void {
+    const base = { at: e.at, pass: e.pass, host: e.action.host, site: e.action.site, kind: e.action.kind, actionId: e.action.id };
+    if (e.type === 'action-started') {
+      this.#log.info({ host: e.action.host, kind: e.action.kind, attempt: e.attempt }, 'Action started');
+      this.#emit({ type: 'action-started', ...base });
+      return;
+    }
+    this.#log[e.outcome === 'failed' ? 'warn' : 'info'](
+      { host: e.action.host, kind: e.action.kind, outcome: e.outcome, attempt: e.attempt, detail: e.message },
+      'Action finished',
+    );
+    this.#emit({ type: 'action-finished', ...base, outcome: e.outcome, message: e.message });
+    // A finished action may unlock the next step (commission → deploy): look again soon.
+    if (e.outcome !== 'retrying') this.requestPass('action-finished');
+  }
+
+  #provisionerFor(site: Site): Provisioner {
+    const key = JSON.stringify(site.spec);
+    const hit = this.#provisioners.get(site.metadata.name);
+    if (hit && hit.key === key) return hit.p;
+    const p = this.#provisionerOf(site);
+    this.#provisioners.set(site.metadata.name, { key, p });
+    return p;
+  }
+
+  #provisionerForName(name: string): Provisioner {
+    const site = this.#good?.sites.find((s) => s.metadata.name === name);
+    const hit = this.#provisioners.get(name);
+    if (site) return this.#provisionerFor(site);
+    if (hit) return hit.p;
+    throw toGoughError(new Error(`Site "${name}" is not in the desired state`), 'internal');
+  }
+
+  async #load(revision: string, signal: AbortSignal): Promise<void> {
+    if (revision === this.#loadedRevision) return;
+    const reader = this.#source.reader(revision, { maxBytes: MAX_FILE_BYTES });
+    const r = await loadRepo(reader, { revision, ...(this.#cache ? { cache: this.#cache } : {}), signal });
+    this.#cache?.flush?.();
+    this.#loadedRevision = revision;
+    const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
+    if (hasErrors(r.diagnostics)) {
+      this.#snapshot.invalidRevision = { revision, diagnostics: r.diagnostics };
+      this.#log.warn({ revision, errors }, 'Desired revision failed validation; keeping the last good one');
+      this.#emit({ type: 'revision', at: this.#iso(), revision, valid: false, errors });
+      return;
+    }
+    this.#good = r.desired;
+    delete this.#snapshot.invalidRevision;
+    this.#emit({ type: 'revision', at: this.#iso(), revision, valid: true, errors: 0 });
+  }
+
+  #servedSites(desired: DesiredState): Site[] {
+    const want = this.config.sites;
+    return desired.sites.filter((s) => want.length === 0 || want.includes(s.metadata.name));
+  }
+
+  /** One pass. Public for `gough apply` and tests; the loop calls it serially. */
+  async runPass(trigger: string, opts: { dispatch?: boolean } = {}): Promise<PassResult> {
+    const pass = `p${++this.#passSeq}-${Date.now().toString(36)}`;
+    const t0 = performance.now();
+    const startedAt = this.#iso();
+    const info: PassInfo = { id: pass, startedAt, trigger };
+    this.#snapshot.lastPass = info;
+    this.#emit({ type: 'pass-started', at: startedAt, pass, trigger });
+    const log = this.#log.child({ pass });
+    const signal = AbortSignal.timeout(10 * 60_000);
+    const result: PassResult = { pass, ok: false, dispatched: undefined };
+    const blockedCounts: Partial<Record<string, number>> = {};
+    try {
+      const revision = await this.#source.resolve({ signal });
+      result.revision = revision;
+      this.#snapshot.desiredRevision = revision;
+      await this.#load(revision, signal);
+      if (this.#snapshot.invalidRevision?.revision === revision) result.invalid = true;
+      const desired = this.#good;
+      if (!desired) throw toGoughError(new Error(`No valid revision to apply yet: "${revision.slice(0, 12)}" failed validation`), 'invalid-revision');
+      result.appliedRevision = desired.revision;
+      this.#snapshot.appliedRevision = desired.revision;
+
+      const sites = this.#servedSites(desired);
+      this.#snapshot.sites = sites.map((s) => s.metadata.name);
+      const targets = new Map<string, DesiredHost>();
+      const observed: ObservedHost[] = [];
+      for (const site of sites) {
+        const siteName = site.metadata.name;
+        const hosts: DesiredHost[] = [];
+        for (const h of desired.hosts) {
+          if (h.spec.site !== siteName) continue;
+          const rendered = desired.rendered.get(h.metadata.name);
+          if (!rendered) continue;
+          const dh: DesiredHost = { host: h, site, revision: desired.revision, rendered };
+          hosts.push(dh);
+          targets.set(h.metadata.name, dh);
+        }
+        const obs = await this.#provisionerFor(site).observe(hosts, { signal });
+        for (const o of obs) observed.push(o.site === undefined ? { ...o, site: siteName } : o);
+      }
+      const observedByName = new Map(observed.map((o) => [o.name, o]));
+
+      // Open journal entries are reconciled with this observation before anything new is dispatched.
+      const rec = this.executor.recover(observedByName);
+      if (!this.#recovered) {
+        this.#recovered = true;
+        if (rec.verified + rec.waiting + rec.requeued > 0) log.info(rec, 'Reconciled journal entries left open by an earlier run');
+      }
+
+      const failed = this.#journal.failed(desired.revision);
+      const inFlight = this.executor.inFlight();
+      const observedState = { observedAt: this.#iso(), hosts: observed };
+      const plans: Plan[] = sites.map((s) =>
+        computePlan(desired, observedState, { now: this.#iso(), approvals: [], inFlight, failed, site: s.metadata.name }),
+      );
+      const actions: Action[] = plans.flatMap((p) => p.actions);
+      for (const p of plans) for (const b of p.blocked) for (const r of b.reasons) blockedCounts[r.kind] = (blockedCounts[r.kind] ?? 0) + 1;
+      result.dispatched =
+        opts.dispatch === false
+          ? { started: [], skipped: [] }
+          : this.executor.dispatch(actions, targets, { revision: desired.revision, pass });
+      const summary = mergeSummaries(plans);
+      result.plan = summary;
+      this.#snapshot.plan = summary;
+
+      this.#updateStatus(desired, sites, plans, observedByName);
+      result.ok = true;
+      this.#snapshot.lastSuccessfulPassAt = this.#iso();
+    } catch (e) {
+      const err = toGoughError(e, 'internal');
+      result.error = err.message;
+      log.warn({ code: err.code, err: err.message }, 'Pass failed');
+    }
+    info.finishedAt = this.#iso();
+    info.ok = result.ok;
+    if (result.error !== undefined) info.error = result.error;
+    const ev: DaemonEvent = {
+      type: 'pass-finished',
+      at: info.finishedAt,
+      pass,
+      ok: result.ok,
+      durationMs: Math.round(performance.now() - t0),
+      blocked: blockedCounts,
+    };
+    if (result.error !== undefined) ev.error = result.error;
+    this.#emit(ev);
+    return result;
+  }
+
+  #updateStatus(desired: DesiredState, sites: Site[], plans: Plan[], observed: ReadonlyMap<string, ObservedHost>): void {
+    const last = this.#journal.lastPerHost();
+    const lastActions = new Map<string, LastAction>();
+    for (const [host, e] of last) {
+      const la: LastAction = {
+        kind: e.kind,
+        id: e.actionId,
+        outcome: e.state === 'cancelled' ? 'failed' : e.state,
+        at: e.finishedAt ?? e.startedAt ?? e.createdAt,
+      };
+      const msg = e.state === 'failed' ? e.error : e.message;
+      if (msg !== undefined && e.state !== 'cancelled') la.message = msg;
+      if (e.state === 'cancelled') la.message = 'Cancelled: no longer planned';
+      lastActions.set(host, la);
+    }
+    const inFlight = this.executor.busyHosts();
+    const views: HostView[] = [];
+    const now = this.#iso();
+    sites.forEach((site, i) => {
+      const name = site.metadata.name;
+      const p = plans[i]!;
+      const prev = this.#statusDocs.get(name) ?? new Map<string, StatusDoc>();
+      const docs = computeStatusDocs({ site: name, desired, observed, plan: p, lastActions, inFlight, previous: prev, now });
+      const next = new Map(docs.map((d) => [d.host, d]));
+      for (const d of docs) {
+        const before = prev.get(d.host);
+        if (!before || before.observed.lifecycle !== d.observed.lifecycle || before.observed.power !== d.observed.power)
+          this.#emit({ type: 'host-changed', at: now, host: d.host, site: name, lifecycle: d.observed.lifecycle, power: d.observed.power });
+      }
+      this.#statusDocs.set(name, next);
+      const blockedBy = new Map(p.blocked.map((b) => [b.action.host, b.reasons]));
+      const hostRes = new Map(desired.hosts.map((h) => [h.metadata.name, h]));
+      for (const d of docs) views.push({ ...d, labels: hostRes.get(d.host)?.metadata.labels ?? {}, blocked: blockedBy.get(d.host) ?? [] });
+      if (this.config.status.enabled) this.#queueStatusWrite(name, desired.revision, docs);
+    });
+    this.#snapshot.hosts = views;
+  }
+
+  /** Writes status in the background, serially, only when the files changed; the newest state wins. */
+  #queueStatusWrite(site: string, revision: string, docs: StatusDoc[]): void {
+    const writer = this.#statusWriter(site);
+    if (!writer) return;
+    const files = statusFiles(site, revision, docs);
+    const key = [...files].map(([k, v]) => `${k}\0${v}`).join('\0');
+    if (this.#writtenStatus.get(site) === key && !writer.pending) return;
+    const message = statusCommitMessage(site, revision, docs);
+    this.#statusChain = this.#statusChain.then(async () => {
+      try {
+        await writer.write(files, message);
+        this.#writtenStatus.set(site, key);
+      } catch (e) {
+        this.#log.warn({ site, err: (e as Error).message }, 'Cannot write status; kept for the next pass');
+      }
+    });
+  }
+
+  /** Diagnostics of the last invalid revision (for `gough apply` output). */
+  get invalidDiagnostics(): Diagnostic[] | undefined {
+    return this.#snapshot.invalidRevision?.diagnostics;
+  }
+}
+
+function mergeSummaries(plans: Plan[]): PlanSummary {
+  const s: PlanSummary = { hosts: 0, actions: 0, disruptive: 0, waits: 0, blocked: 0, orphans: 0, byKind: {}, converged: true };
+  for (const p of plans) {
+    s.hosts += p.summary.hosts;
+    s.actions += p.summary.actions;
+    s.disruptive += p.summary.disruptive;
+    s.waits += p.summary.waits;
+    s.blocked += p.summary.blocked;
+    s.orphans += p.summary.orphans;
+    s.converged &&= p.summary.converged;
+    for (const [k, n] of Object.entries(p.summary.byKind)) s.byKind[k as Action['kind']] = (s.byKind[k as Action['kind']] ?? 0) + (n ?? 0);
+  }
+  return s;
+}

@@ -1,0 +1,2 @@
+export { parsePushEvent, signBody, verifySignature } from './webhook.js';
+export type { PushEvent } from './webhook.js';

@@ -1,0 +1,165 @@
+/**
+ * Status documents, computed once per pass from desired state, a fresh observation, the plan and the journal's
+ * last action per host — pure (the clock comes in as `now`). `status/<site>/<host>.yaml` per host and
+ * `status/<site>/summary.md` per site. Documents only change when the host's situation changes (transition times
+ * are carried over from the previous document), so an idle pass writes nothing. Never holds a secret.
+ */
+import { stringify } from 'yaml';
+import type { Condition, ConditionType, DesiredState, ObservedHost, Plan, StatusDoc } from '../model/index.js';
+import { scrubSecrets } from '../model/index.js';
+
+export type LastAction = NonNullable<StatusDoc['lastAction']>;
+
+export type StatusInput = {
+  site: string;
+  desired: DesiredState;
+  /** Observations by host name. */
+  observed: ReadonlyMap<string, ObservedHost>;
+  plan: Plan;
+  lastActions: ReadonlyMap<string, LastAction>;
+  /** Hosts with an action in flight (journal). */
+  inFlight: ReadonlySet<string>;
+  previous: ReadonlyMap<string, StatusDoc>;
+  now: string;
+};
+
+const TRANSITIONAL = new Set(['commissioning', 'deploying', 'releasing']);
+
+function cond(type: ConditionType, on: boolean, reason: string, message: string): Omit<Condition, 'lastTransitionTime'> {
+  return { type, status: on ? 'True' : 'False', reason, message: scrubSecrets(message) };
+}
+
+/** One document per desired host of `site`, sorted by host name. */
+export function computeStatusDocs(input: StatusInput): StatusDoc[] {
+  const { site, desired, plan } = input;
+  const actions = new Map(plan.actions.map((a) => [a.host, a]));
+  const waits = new Map(plan.waits.map((w) => [w.host, w]));
+  const blocked = new Map(plan.blocked.map((b) => [b.action.host, b]));
+  const hosts = desired.hosts.filter((h) => h.spec.site === site).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  return hosts.map((h) => {
+    const name = h.metadata.name;
+    const obs = input.observed.get(name);
+    const specHash = desired.rendered.get(name)?.specHash;
+    const lifecycle = obs?.lifecycle ?? 'unknown';
+    const power = obs?.power ?? 'unknown';
+    const action = actions.get(name);
+    const wait = waits.get(name);
+    const block = blocked.get(name);
+    const last = input.lastActions.get(name);
+    const provisioning = action !== undefined || wait !== undefined || TRANSITIONAL.has(lifecycle) || input.inFlight.has(name);
+    const degradedReason =
+      lifecycle === 'failed' || lifecycle === 'broken'
+        ? { reason: lifecycle === 'failed' ? 'ProviderFailed' : 'Broken', message: obs?.provider.message ?? `Machine is ${lifecycle}` }
+        : last?.outcome === 'failed'
+          ? { reason: 'ActionFailed', message: `${last.kind} failed: ${last.message ?? ''}`.trim() }
+          : obs && obs.errors.length > 0
+            ? { reason: 'ObserveErrors', message: obs.errors.join('; ') }
+            : undefined;
+    const converged = !provisioning && !block && degradedReason === undefined;
+    const conditions = [
+      cond(
+        'Ready',
+        converged,
+        converged ? 'Converged' : provisioning ? 'InProgress' : block ? 'Blocked' : 'NotConverged',
+        converged ? `Host is ${h.spec.state}` : `Host is ${lifecycle}, wants ${h.spec.state}`,
+      ),
+      cond(
+        'Provisioning',
+        provisioning,
+        action ? `Pending${cap(action.kind)}` : wait ? 'Waiting' : provisioning ? cap(lifecycle) : 'Idle',
+        action ? action.reason : wait ? wait.reason : provisioning ? `Machine is ${lifecycle}` : '',
+      ),
+      cond('Degraded', degradedReason !== undefined, degradedReason?.reason ?? 'Healthy', degradedReason?.message ?? ''),
+      cond(
+        'Blocked',
+        block !== undefined,
+        block ? block.reasons.map((r) => cap(r.kind)).join(',') : 'NotBlocked',
+        block ? block.reasons.map((r) => r.message).join('; ') : '',
+      ),
+    ];
+    const prev = input.previous.get(name);
+    const withTimes: Condition[] = conditions.map((c) => {
+      const p = prev?.conditions.find((x) => x.type === c.type);
+      return { ...c, lastTransitionTime: p && p.status === c.status ? p.lastTransitionTime : input.now };
+    });
+    const doc: StatusDoc = {
+      host: name,
+      site,
+      desiredRevision: desired.revision,
+      observed: { lifecycle, power },
+      conditions: withTimes,
+    };
+    if (specHash !== undefined) doc.specHash = specHash;
+    if (obs?.deployedSpecHash !== undefined) doc.observed.deployedSpecHash = obs.deployedSpecHash;
+    if (obs?.provider.message) doc.observed.message = scrubSecrets(obs.provider.message);
+    if (last) doc.lastAction = last.message === undefined ? { ...last } : { ...last, message: scrubSecrets(last.message) };
+    return doc;
+  });
+}
+
+function cap(s: string): string {
+  return s
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}
+
+/** `status/<site>/<host>.yaml` content. */
+export function renderStatusYaml(doc: StatusDoc): string {
+  return `# Written by gough; do not edit.\n${stringify(doc, { lineWidth: 0 })}`;
+}
+
+export type StatusCounts = { hosts: number; ready: number; provisioning: number; degraded: number; blocked: number };
+
+export function statusCounts(docs: readonly StatusDoc[]): StatusCounts {
+  const on = (d: StatusDoc, t: ConditionType) => d.conditions.some((c) => c.type === t && c.status === 'True');
+  return {
+    hosts: docs.length,
+    ready: docs.filter((d) => on(d, 'Ready')).length,
+    provisioning: docs.filter((d) => on(d, 'Provisioning')).length,
+    degraded: docs.filter((d) => on(d, 'Degraded')).length,
+    blocked: docs.filter((d) => on(d, 'Blocked')).length,
+  };
+}
+
+function mdCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+/** `status/<site>/summary.md`: counts and one table row per host, for a person reading it on a forge. */
+export function renderStatusSummary(site: string, revision: string, docs: readonly StatusDoc[]): string {
+  const c = statusCounts(docs);
+  const lines = [
+    `# Status of site \`${site}\``,
+    '',
+    `Desired revision \`${revision}\`: ${c.hosts} hosts, ${c.ready} ready, ${c.provisioning} provisioning, ${c.degraded} degraded, ${c.blocked} blocked.`,
+    '',
+    '| Host | Lifecycle | Power | Ready | Condition | Last action |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const d of docs) {
+    const ready = d.conditions.find((x) => x.type === 'Ready');
+    const notable = d.conditions.find((x) => x.type !== 'Ready' && x.status === 'True');
+    const last = d.lastAction ? `${d.lastAction.kind} ${d.lastAction.outcome}` : '';
+    lines.push(
+      `| ${mdCell(d.host)} | ${d.observed.lifecycle} | ${d.observed.power} | ${ready?.status === 'True' ? 'yes' : 'no'} | ${
+        notable ? mdCell(`${notable.type}: ${notable.reason}`) : ''
+      } | ${mdCell(last)} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The status commit's message: counts and the desired revision. */
+export function statusCommitMessage(site: string, revision: string, docs: readonly StatusDoc[]): string {
+  const c = statusCounts(docs);
+  return `status(${site}): ${c.ready}/${c.hosts} ready, ${c.provisioning} provisioning, ${c.degraded} degraded, ${c.blocked} blocked at ${revision.slice(0, 12)}\n\nDesired-Revision: ${revision}\n`;
+}
+
+/** The files of `status/<site>/`: `<host>.yaml` per document and `summary.md`. */
+export function statusFiles(site: string, revision: string, docs: readonly StatusDoc[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const d of docs) m.set(`${d.host}.yaml`, renderStatusYaml(d));
+  m.set('summary.md', renderStatusSummary(site, revision, docs));
+  return m;
+}
