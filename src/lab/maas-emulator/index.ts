@@ -26,6 +26,8 @@ export type MaasEmulatorOptions = {
   apiKey?: string;
   /** Append every request log entry to this file as a JSON line (readable while the emulator runs). */
   logFile?: string;
+  /** More API keys; `admin: false` ones get 403 on admin-only operations (create, commission, power parameters…). */
+  extraApiKeys?: { apiKey: string; admin: boolean }[];
 };
 
 export type EmulatedMachine = Record<string, unknown> & {
@@ -74,9 +76,11 @@ export async function startMaasEmulator(opts: MaasEmulatorOptions = {}): Promise
   const apiKey = opts.apiKey ?? generateApiKey();
   const world = new MaasWorld({ timeFactor: opts.timeFactor ?? 1, faults: opts.faults ?? {} });
   for (const m of opts.machines ?? []) world.add(m);
-  const srv = new EmulatorServer(
-    opts.logFile === undefined ? { world, credentials: [credentialOf(apiKey)] } : { world, credentials: [credentialOf(apiKey)], logFile: opts.logFile },
-  );
+  const credentials: Credential[] = [
+    { ...credentialOf(apiKey), admin: true },
+    ...(opts.extraApiKeys ?? []).map((k) => ({ ...credentialOf(k.apiKey), admin: k.admin })),
+  ];
+  const srv = new EmulatorServer(opts.logFile === undefined ? { world, credentials } : { world, credentials, logFile: opts.logFile });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     srv.server.once('error', reject);

@@ -25,7 +25,10 @@ export type RequestLogEntry = {
   fault?: boolean;
 };
 
-export type Credential = { consumerKey: string; tokenKey: string; tokenSecret: string };
+export type Credential = { consumerKey: string; tokenKey: string; tokenSecret: string; admin?: boolean };
+
+/** Operations MAAS reserves for administrators (a non-admin key gets 403). */
+const ADMIN_OPS = new Set(['create', 'update', 'delete', 'commission', 'power_parameters', 'mark_broken', 'mark_fixed', 'abort']);
 
 type Route = { method: string; path: string; op: string | null; handler: string; anon?: boolean };
 
@@ -203,7 +206,7 @@ export class EmulatorServer {
     res.end(text);
   }
 
-  #authenticate(req: IncomingMessage): MaasReply | undefined {
+  #authenticate(req: IncomingMessage): MaasReply | Credential {
     const header = req.headers.authorization;
     const challenge = { 'www-authenticate': 'OAuth realm="OAuth"' };
     if (!header) return MaasReply.text(401, 'Authorization Error: Authentication credentials were not provided', challenge);
@@ -239,7 +242,7 @@ export class EmulatorServer {
     if (this.#nonces.size > 100_000) {
       for (const [k, v] of this.#nonces) if (now - v > this.#window) this.#nonces.delete(k);
     }
-    return undefined;
+    return cred;
   }
 
   #injected(method: string, opKey: string): MaasReply | undefined {
@@ -296,9 +299,11 @@ export class EmulatorServer {
       if (EMULATOR_ROUTES.some((r) => r.path === itemPath)) return MaasReply.text(400, `Unrecognised signature: method=${method} op=${op ?? ''}`);
       return MaasReply.text(404, `Unknown API endpoint: ${url.pathname}`);
     }
+    let caller: Credential | undefined;
     if (!route.anon) {
-      const denied = this.#authenticate(req);
-      if (denied) return denied;
+      const auth = this.#authenticate(req);
+      if (auth instanceof MaasReply) return auth;
+      caller = auth;
     }
     const world = this.#world;
     let machine: EmuMachine | undefined;
@@ -313,6 +318,9 @@ export class EmulatorServer {
     if (opKey === 'list' && collection === 'machines') latency += (f.listLatencyPerMachineMs ?? 0) * world.size;
     if (op === 'query_power_state') latency += f.queryPowerLatencyMs ?? 0;
     await sleep(latency);
+    if (caller && caller.admin === false && (ADMIN_OPS.has(opKey) || (collection === 'tags' && method !== 'GET'))) {
+      return MaasReply.text(403, 'You do not have permission to perform this action.');
+    }
     const fault = this.#injected(method, opKey);
     if (fault) {
       entry.fault = true;

@@ -8,6 +8,7 @@ import { type MaasEmulator, seedMachinesFromHosts, startMaasEmulator } from '../
 import { type Action, type ActionKind, GoughError } from '../../../src/model/index.js';
 import { desired, host, site } from './helpers.js';
 
+const USER_KEY = 'userConsumer000000:userToken000000000:userSecret0000000000000000000000';
 const action = (h: string, kind: ActionKind): Action => ({ id: `${h}-${kind}`, host: h, site: 'dc1', kind, reason: 'test', disruptive: false });
 
 async function rejection(p: Promise<unknown>): Promise<GoughError> {
@@ -39,7 +40,11 @@ describe('MAAS faults, retries and auth (emulator over HTTP)', () => {
     return { client, p: new MaasProvisioner({ client, site: s(), pollIntervalMs: 15, logger }) };
   };
   beforeAll(async () => {
-    emu = await startMaasEmulator({ timeFactor: 0.005, machines: seedMachinesFromHosts(hosts, { initial: 'ready' }) });
+    emu = await startMaasEmulator({
+      timeFactor: 0.005,
+      machines: seedMachinesFromHosts(hosts, { initial: 'ready' }),
+      extraApiKeys: [{ apiKey: USER_KEY, admin: false }],
+    });
   });
   afterAll(async () => {
     await emu.close();
@@ -153,6 +158,18 @@ describe('MAAS faults, retries and auth (emulator over HTTP)', () => {
     for (const text of [e.message, e2.message, inspect(e, { depth: 5 }), JSON.stringify(e), logLines]) {
       for (const part of [...emu.apiKey.split(':'), 'WrongSecretWrongSecretWrong12345']) expect(text).not.toContain(part);
     }
+  });
+
+  it('a key without admin rights gets one permission-denied error for admin operations', async () => {
+    const e = await rejection(
+      new MaasProvisioner({ client: new MaasClient({ url: emu.url, apiKey: USER_KEY }), site: s(), pollIntervalMs: 15 }).perform(
+        action('node-9', 'register'),
+        desired(host('node-9', 109), s()),
+      ),
+    );
+    expect([e.code, e.retry]).toEqual(['permission-denied', { kind: 'never' }]);
+    expect(e.message).toBe('MAAS POST machines/ was refused: the API key lacks permission: You do not have permission to perform this action.');
+    expect(emu.machines().some((m) => m.hostname === 'node-9')).toBe(false);
   });
 
   it('validates OAuth: replayed nonce and bad signature are 401, a non-integer timestamp is 400', async () => {
