@@ -22,9 +22,10 @@ import type {
   Policy,
   Wait,
 } from '../model/index.js';
-import { ACTION_KINDS, BLOCK_KINDS, GoughError, matchesSelector } from '../model/index.js';
+import { ACTION_KINDS, BLOCK_KINDS, GoughError } from '../model/index.js';
 import { actionId } from './action-id.js';
 import { compareStrings, countingApprovers, describeApprovalRule, maxUnavailableLimit } from './policy.js';
+import { compileSelector } from './selector.js';
 import type { AgentCol, HostFacts, ObsPowerCol, SpecCol, TransitionRow } from './transitions.js';
 import { transitionFor } from './transitions.js';
 import type { WindowState } from './window.js';
@@ -116,8 +117,11 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
   const scope = ctx.site;
 
   // ---- inputs, normalised to a deterministic order ----------------------------------------------------------------
-  const hosts: Host[] = desired.hosts.filter((h) => scope === undefined || h.spec.site === scope);
-  hosts.sort((a, b) => compareStrings(a.metadata.name, b.metadata.name) || compareStrings(a.spec.site, b.spec.site));
+  const hosts: Host[] = scope === undefined ? [...desired.hosts] : desired.hosts.filter((h) => h.spec.site === scope);
+  const byName = (a: Host, b: Host): number => compareStrings(a.metadata.name, b.metadata.name) || compareStrings(a.spec.site, b.spec.site);
+  let sorted = true;
+  for (let i = 1; i < hosts.length && sorted; i++) if (byName(hosts[i - 1]!, hosts[i]!) > 0) sorted = false;
+  if (!sorted) hosts.sort(byName);
   const allDesired = new Set(desired.hosts.map((h) => h.metadata.name));
   const siteTz = new Map(desired.sites.map((s) => [s.metadata.name, s.spec.timezone ?? 'UTC']));
 
@@ -155,7 +159,6 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
   const waits: Wait[] = [];
   const candidates: Candidate[] = [];
   const up = new Uint8Array(hosts.length);
-  const inFlightHost = new Uint8Array(hosts.length);
 
   for (let i = 0; i < hosts.length; i++) {
     const host = hosts[i]!;
@@ -164,7 +167,6 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
     const obsList = observedByName.get(name);
     const o = obsList?.length === 1 ? obsList[0] : undefined;
     const flights = inFlightByHost.get(name);
-    if (flights) inFlightHost[i] = 1;
     if (o && !flights && o.lifecycle === 'deployed' && o.power === 'on') up[i] = 1;
 
     if (obsList && obsList.length > 1) {
@@ -188,6 +190,7 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
     };
     const row: TransitionRow | undefined = transitionFor(facts);
     if (!row) throw new GoughError('internal', `No transition for host "${name}": ${JSON.stringify(facts)}`);
+    if (row.outcome === 'none' && !flights) continue;
     const reason = fill(row.why, {
       desired: shortHash(specHash),
       deployed: shortHash(o ? deployedSpecOf(o) : undefined),
@@ -223,8 +226,9 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
   const policiesOfHost: number[][] = hosts.map(() => []);
   for (const policy of policies) {
     const selected: number[] = [];
+    const matches = compileSelector(policy.spec.selector);
     for (let i = 0; i < hosts.length; i++) {
-      if (matchesSelector(policy.spec.selector, hosts[i]!)) {
+      if (matches(hosts[i]!)) {
         selected.push(i);
         policiesOfHost[i]!.push(states.length);
       }

@@ -101,12 +101,16 @@ export type HostFacts = {
   agent: AgentCol;
 };
 
-const byKey = new Map<string, TransitionRow[]>();
+const byKey = new Map<DesiredCol, Map<LifecycleCol, TransitionRow[]>>();
 for (const row of TRANSITIONS as readonly TransitionRow[]) {
-  const key = `${row.desired}|${row.lifecycle}`;
-  const list = byKey.get(key) ?? [];
+  let inner = byKey.get(row.desired);
+  if (!inner) {
+    inner = new Map();
+    byKey.set(row.desired, inner);
+  }
+  const list = inner.get(row.lifecycle) ?? [];
   list.push(row);
-  byKey.set(key, list);
+  inner.set(row.lifecycle, list);
 }
 
 function colMatches(col: string, value: string): boolean {
@@ -115,7 +119,7 @@ function colMatches(col: string, value: string): boolean {
 
 /** The first row matching the facts (rows are pre-grouped by desired state and lifecycle). */
 export function transitionFor(f: HostFacts): TransitionRow | undefined {
-  const rows = byKey.get(`${f.desired}|${f.lifecycle}`);
+  const rows = byKey.get(f.desired)?.get(f.lifecycle);
   if (!rows) return undefined;
   for (const r of rows) {
     if (colMatches(r.power, f.power) && colMatches(r.obsPower, f.obsPower) && colMatches(r.spec, f.spec) && colMatches(r.agent, f.agent))
