@@ -76,6 +76,7 @@ export class ProgressPrinter {
   /** Shows the fleet's state; prints nothing when it did not change. Returns the progress. */
   update(snap: DaemonSnapshot): FleetProgress {
     const p = fleetProgress(snap);
+    if (p.total === 0 && snap.lastSuccessfulPassAt === undefined) return p; // nothing observed yet
     const summary = `${p.ready}/${p.total} ready · ${formatLifecycles(p)}${p.failed ? ` · ${p.failed} failed` : ''}`;
     if (summary !== this.#last) {
       this.#last = summary;

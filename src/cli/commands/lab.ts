@@ -6,12 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { Journal } from '../../apply/index.js';
 import { createHttpServer } from '../../daemon/http.js';
+import { Daemon, resolveDaemonConfig } from '../../daemon/index.js';
+import type { DaemonConfig } from '../../daemon/index.js';
 import { MaasClient, MaasProvisioner } from '../../drivers/maas/index.js';
-import { GitSource } from '../../git/index.js';
+import { GitSource, GitStatusWriter } from '../../git/index.js';
 import type { LabDaemon, LabDaemonOptions, LabDeps, LabOptions, LabPaths, RepoHosts } from '../../lab/index.js';
 import { LAB_BRANCH, commentPath, labPaths, resolveStateDir, seedMachinesFromHosts, startLab, startMaasEmulator } from '../../lab/index.js';
-import { GoughError, isGoughError } from '../../model/index.js';
+import { isGoughError } from '../../model/index.js';
 import type { DesiredHost, DesiredState, Site } from '../../model/index.js';
 import { plan } from '../../plan/index.js';
 import { renderPlanMarkdown } from '../../report/index.js';
@@ -157,10 +160,46 @@ async function writeComment(
   return file;
 }
 
-/** Wires the reconciler core's daemon to the lab repository and the emulator. */
-async function createLabDaemon(o: LabDaemonOptions): Promise<LabDaemon> {
-  void provisionerFor;
-  throw new GoughError('internal', `Cannot start the lab daemon for ${o.sites.length} site(s): the daemon is not wired yet`);
+/** Wires the reconciler core's daemon to the lab repository (watched branch) and the emulator. */
+async function createLabDaemon(o: LabDaemonOptions, logLevel: DaemonConfig['log']['level']): Promise<LabDaemon> {
+  const config = resolveDaemonConfig(
+    undefined,
+    {
+      repoPath: o.repoDir,
+      branch: o.branch,
+      sites: o.sites.map((s) => s.metadata.name),
+      stateDir: o.paths.root,
+      watch: true,
+      // Passes also run on a short interval so lifecycle changes show up live on the status page.
+      pollSeconds: 2,
+      statusEnabled: true,
+      statusBranch: o.statusBranch,
+      providerPollMs: 50,
+      shutdownGraceSeconds: 2,
+      backoffSeconds: 1,
+      logLevel,
+    },
+    { baseDir: o.paths.root, where: '(lab)' },
+  );
+  const source = await GitSource.open({ path: o.repoDir, branch: o.branch });
+  const journal = Journal.open(o.paths.journal);
+  const writers = new Map<string, GitStatusWriter>();
+  return new Daemon({
+    config,
+    source,
+    journal,
+    provisioner: (site) => provisionerFor(site, o.emulator, o.logger),
+    cache: Daemon.defaultCache(o.paths.root),
+    statusWriter: (site) => {
+      let w = writers.get(site);
+      if (!w) {
+        w = new GitStatusWriter(source, { site, branch: o.statusBranch, author: { name: 'gough lab', email: 'lab@gough.invalid' } });
+        writers.set(site, w);
+      }
+      return w;
+    },
+    logger: o.logger,
+  });
 }
 
 async function run(argv: string[], io: CliIo): Promise<number> {
@@ -218,7 +257,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       emulator = e;
       return e;
     },
-    createDaemon: (o: LabDaemonOptions): Promise<LabDaemon> => createLabDaemon(o),
+    createDaemon: (o: LabDaemonOptions): Promise<LabDaemon> => createLabDaemon(o, level as DaemonConfig['log']['level']),
     createHttpServer: (view) => createHttpServer({ view, logger }),
     writeComment: (revision, _daemon, signal) => writeComment(paths, revision, emulator, logger, signal),
   };

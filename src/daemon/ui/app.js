@@ -265,7 +265,9 @@
       ),
     );
     const labels = Object.entries(h.labels || {}).map(([k, v]) => el('li', { class: 'label' }, `${k}=${v}`));
-    const msg = h.observed.message || a?.message || '';
+    // MAAS's status message is news while a host changes or failed; on a settled host it is noise.
+    const settled = lc === 'deployed' || lc === 'ready';
+    const msg = outcome === 'failed' ? a.message || h.observed.message || '' : settled ? '' : h.observed.message || '';
     return el(
       'tr',
       { 'data-host': h.host, 'data-lifecycle': lc, class: outcome === 'failed' ? 'row-failed' : null },
@@ -289,7 +291,7 @@
       case 'pass-started':
         return [`Pass ${e.pass} started`, ` (${e.trigger})`];
       case 'pass-finished':
-        return [`Pass ${e.pass} ${e.ok ? 'finished' : 'failed'} in ${(e.durationMs / 1000).toFixed(1)} s`, e.error ? `: ${e.error}` : ''];
+        return [`Pass ${e.pass} ${e.ok ? 'finished' : 'failed'} in ${formatDuration(e.durationMs)}`, e.error ? `: ${e.error}` : ''];
       case 'revision':
         return [`Revision ${shortRev(e.revision)} `, e.valid ? 'loaded' : `is invalid (${e.errors} ${e.errors === 1 ? 'error' : 'errors'})`];
       case 'action-started':
@@ -303,6 +305,17 @@
     }
   }
 
+  function formatDuration(ms) {
+    return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+  }
+
+  // Passes run often (every trigger); the list shows what changed: revisions, actions, hosts, failed passes.
+  function newsworthy(e) {
+    if (e.type === 'pass-started') return false;
+    if (e.type === 'pass-finished') return !e.ok;
+    return true;
+  }
+
   function eventKey(e) {
     return [e.type, e.at, e.pass || '', e.host || '', e.actionId || '', e.revision || ''].join('|');
   }
@@ -314,7 +327,7 @@
   // Only new events are added (at the top), so screen readers announce each event once.
   function renderEvents() {
     const list = $('events');
-    const events = (snapshot.events || []).slice(0, MAX_EVENTS);
+    const events = (snapshot.events || []).filter(newsworthy).slice(0, MAX_EVENTS);
     if (events.length === 0) {
       list.replaceChildren(el('li', { class: 'ev empty' }, 'No events yet'));
       return;
