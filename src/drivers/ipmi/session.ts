@@ -96,6 +96,8 @@ export class IpmiSession {
   #retries: number;
   #sessionSequence = 1;
   #requestSequence = 1;
+  /** Highest session sequence number seen from the BMC; older packets are replays and dropped. */
+  #inboundSequence = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #lastUsed = Date.now();
   #closed = false;
@@ -194,8 +196,11 @@ export class IpmiSession {
         (datagram) => {
           const p = openPacket(st.suite, st.keys, datagram);
           if (p.sessionId !== st.consoleSessionId || p.payloadType !== PAYLOAD.ipmi) return undefined;
+          // sequence 0 is not valid inside a session; a BMC that repeats numbers gets a window of 8 (as the spec allows)
+          if (p.sessionSequence === 0 || p.sessionSequence + 8 <= this.#inboundSequence) return undefined;
           const r = decodeIpmiResponse(p.payload);
           if (r.netFn !== netFn + 1 || r.command !== command || r.sequence !== rqSeq) return undefined;
+          this.#inboundSequence = Math.max(this.#inboundSequence, p.sessionSequence);
           return r;
         },
         { timeoutMs: opts.timeoutMs ?? this.#timeoutMs, retries: opts.retries ?? this.#retries, signal: opts.signal },
