@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MaasClient, MaasProvisioner } from '../../../src/drivers/maas/index.js';
 import { type MaasEmulator, seedMachinesFromHosts, startMaasEmulator } from '../../../src/lab/index.js';
 import type { Action, ActionKind } from '../../../src/model/index.js';
@@ -90,6 +90,9 @@ describe('MAAS provisioner lifecycle over HTTP (emulator)', () => {
   });
 
   it('resumes an interrupted deploy from what MAAS records, never issuing it twice', async () => {
+    // A slower emulator of its own (a deploy takes ~1.7 s) so the interruption lands mid-deploy even on a busy host.
+    const emu = await startMaasEmulator({ timeFactor: 0.05 });
+    onTestFinished(() => emu.close());
     const s = site(emu.url);
     const h4 = host('app-01', 4);
     emu.addMachine({ hostname: 'app-01', macs: h4.spec.hardware.macs, status: 'ready' });
