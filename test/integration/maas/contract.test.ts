@@ -63,6 +63,14 @@ function checkShape(label: string, obj: Json, recorded: Json[], extra: Record<st
   return problems;
 }
 
+async function untilStatus(emu: MaasEmulator, hostname: string, status: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (emu.machines().find((m) => m.hostname === hostname)?.status === status) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${hostname} never reached status ${status}`);
+}
+
 describe('MAAS contract (emulator + client vs recorded MAAS)', () => {
   let emu: MaasEmulator;
   let client: MaasClient;
@@ -111,11 +119,11 @@ describe('MAAS contract (emulator + client vs recorded MAAS)', () => {
     await client.queryPowerState(ready!.systemId);
     await client.powerOff(ready!.systemId, { stopMode: 'soft' });
     const created = await client.createMachine({ architecture: 'amd64/generic', macAddresses: ['52:54:00:aa:00:99'], hostname: 'c-created', powerType: 'manual' });
-    await new Promise((r) => setTimeout(r, 200));
-    await client.commission(created.systemId).catch(() => undefined);
+    await untilStatus(emu, 'c-created', 4);
+    await client.commission(created.systemId);
     const [dep] = await client.listMachines({ hostname: 'c-failed' });
     await client.release(dep!.systemId);
-    await new Promise((r) => setTimeout(r, 200));
+    await untilStatus(emu, 'c-failed', 4);
     await client.deploy(dep!.systemId, { distroSeries: 'jammy', userData: '#cloud-config\n' });
     await client.powerOn(dep!.systemId).catch(() => undefined);
     await client.queryEvents({ id: [dep!.systemId], after: 0, limit: 3 });
@@ -157,7 +165,7 @@ describe('MAAS contract (emulator + client vs recorded MAAS)', () => {
     }
     // The allocate answer carries constraints_by_type, as recorded.
     const created = await client.createMachine({ architecture: 'amd64/generic', macAddresses: ['52:54:00:aa:00:77'], hostname: 'c-alloc' });
-    await new Promise((r) => setTimeout(r, 300));
+    await untilStatus(emu, 'c-alloc', 4);
     const alloc = (await client.call('allocate', {}, { system_id: created.systemId })) as Json;
     const allocRecorded = load('examples-machines.json')['machines-allocate'] as Json;
     problems.push(...checkShape('allocate', alloc, [...recorded, allocRecorded], NEWER_FIELDS));
