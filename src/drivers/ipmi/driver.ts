@@ -63,7 +63,8 @@ export type IpmiDriverOptions = {
   kgRef?: SecretRef;
 };
 
-type Cached = { session: IpmiSession; key: string; opened: number };
+/** `used` is when a caller last used the session (keepalives do not count). */
+type Cached = { session: IpmiSession; key: string; used: number };
 
 const UNSUPPORTED = new Set([0xc1, 0xcc, 0xd5, 0xd6]);
 
@@ -224,6 +225,7 @@ export class IpmiPowerDriver implements PowerDriver {
     const key = sessionKey(bmc, this.#o.cipher);
     const cached = this.#sessions.get(key);
     if (cached && !cached.session.closed) {
+      cached.used = Date.now();
       try {
         return await fn(cached.session);
       } catch (e) {
@@ -272,7 +274,7 @@ export class IpmiPowerDriver implements PowerDriver {
         }
       }
       if (!session) throw new GoughError('internal', 'No cipher suite to try');
-      this.#sessions.set(key, { session, key, opened: Date.now() });
+      this.#sessions.set(key, { session, key, used: Date.now() });
       this.#startKeepalive();
       return session;
     })();
@@ -293,7 +295,7 @@ export class IpmiPowerDriver implements PowerDriver {
     for (const [key, c] of [...this.#sessions]) {
       if (c.session.closed) {
         this.#sessions.delete(key);
-      } else if (c.session.idleMs >= this.#o.idleCloseMs) {
+      } else if (Date.now() - c.used >= this.#o.idleCloseMs) {
         this.#sessions.delete(key);
         await c.session.close();
       } else if (c.session.idleMs >= this.#o.keepaliveMs - 100) {

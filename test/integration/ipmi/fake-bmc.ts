@@ -38,6 +38,8 @@ export type FakeBmcOptions = {
   kg?: string;
   /** Highest privilege granted; RAKP 2 answers status 0x09 (invalid role) above it. */
   maxPrivilege?: number;
+  /** Where a privilege above maxPrivilege is refused: RAKP 2 (default) or Set Session Privilege Level (cc 0x81). */
+  refuseAt?: 'rakp' | 'set-privilege';
   /** Completion code for Chassis Control (0 = success). */
   controlCompletion?: number;
   /** Answer Chassis Control with success but change nothing (a BMC that lies). */
@@ -151,7 +153,7 @@ export class FakeBmc {
         fail(0x0d);
         return;
       }
-      if ((q.role & 0x0f) > (this.#o.maxPrivilege ?? 4)) {
+      if ((q.role & 0x0f) > (this.#o.maxPrivilege ?? 4) && this.#o.refuseAt !== 'set-privilege') {
         fail(0x09);
         return;
       }

@@ -218,13 +218,22 @@ describe('IPMI driver against ipmi_sim (openipmi, ipmitool)', () => {
     }
   });
 
-  it('keeps a cached session alive across idle time with keepalives', async () => {
-    const d = new IpmiPowerDriver(resolver, { ...fast, keepaliveMs: 1000, idleCloseMs: 60_000 });
-    await d.status(bmcOf(sim));
-    await new Promise((r) => setTimeout(r, 2300));
-    expect(d.sessionCount).toBe(1);
-    expect(await d.status(bmcOf(sim))).toMatch(/on|off/);
-    expect(d.sessionCount).toBe(1);
-    await d.close();
+  it('keeps a cached session alive with Get Device ID while idle, and closes it after the idle limit', async () => {
+    const proxy = await startDropProxy({ address: '127.0.0.1', port: fleet.bmcs[1]!.port });
+    try {
+      const d = new IpmiPowerDriver(resolver, { ...fast, keepaliveMs: 1000, idleCloseMs: 3500 });
+      await d.status(bmcOf(proxy));
+      const afterLogin = proxy.forwarded();
+      await new Promise((r) => setTimeout(r, 2300));
+      // keepalives went to the BMC while nobody used the driver, and the session still works
+      expect(proxy.forwarded()).toBeGreaterThanOrEqual(afterLogin + 1);
+      expect(d.sessionCount).toBe(1);
+      expect(await d.status(bmcOf(proxy))).toBe('off');
+      await new Promise((r) => setTimeout(r, 4700));
+      expect(d.sessionCount).toBe(0);
+      await d.close();
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -77,6 +77,16 @@ describe('RMCP+ sessions against an in-test BMC', () => {
     await s.close();
   });
 
+  it('falls back to OPERATOR when Set Session Privilege Level answers 0x81', async () => {
+    const b = await bmcWith({ maxPrivilege: 3, refuseAt: 'set-privilege' });
+    const s = await IpmiSession.open({ host: '127.0.0.1', port: b.port, username: 'admin', password: 'secret', cipher: 17 });
+    expect(s.privilege).toBe(3);
+    expect(b.log.filter((l) => l.startsWith('cmd 6/59'))).toEqual(['cmd 6/59 04', 'cmd 6/59 03']);
+    // the refused session was closed before the second login
+    expect(b.sessions).toBe(1);
+    await s.close();
+  });
+
   it('reports an account below OPERATOR as permission-denied, never retried', async () => {
     const b = await bmcWith({ maxPrivilege: 2 });
     const e = await IpmiSession.open({ host: '127.0.0.1', port: b.port, username: 'admin', password: 'secret', cipher: 17 }).catch((x: GoughError) => x);
