@@ -65,6 +65,7 @@ export class ProgressPrinter {
   #last = '';
   #drawn = false;
   #wasConverged = false;
+  #wasSettled = false;
 
   constructor(opts: ProgressPrinterOptions) {
     this.#out = opts.out;
@@ -77,7 +78,7 @@ export class ProgressPrinter {
   update(snap: DaemonSnapshot): FleetProgress {
     const p = fleetProgress(snap);
     if (p.total === 0 && snap.lastSuccessfulPassAt === undefined) return p; // nothing observed yet
-    const summary = `${p.ready}/${p.total} ready · ${formatLifecycles(p)}${p.failed ? ` · ${p.failed} failed` : ''}`;
+    const summary = `${p.ready}/${p.total} ready · ${formatLifecycles(p)}`;
     if (summary !== this.#last) {
       this.#last = summary;
       if (this.#tty) {
@@ -89,10 +90,17 @@ export class ProgressPrinter {
         this.#out.write(`[${(this.#elapsed() / 1000).toFixed(1).padStart(6)} s] hosts: ${summary}\n`);
       }
     }
+    // Settled: nothing to do or wait for, but some hosts are held back (failed, blocked by policy).
+    const settled = !p.converged && snap.plan !== undefined && snap.plan.actions === 0 && snap.plan.waits === 0;
     if (p.converged && !this.#wasConverged && p.total > 0) {
-      this.line(`Fleet converged: ${p.ready}/${p.total} hosts ready${p.failed ? `, ${p.failed} failed` : ''}`);
+      this.line(`Fleet converged: ${p.ready}/${p.total} hosts ready`);
+    } else if (settled && !this.#wasSettled && p.total > 0) {
+      this.line(
+        `Fleet settled: ${p.ready}/${p.total} hosts ready; ${p.failed} failed, ${p.blocked} blocked (reasons on the status page)`,
+      );
     }
     this.#wasConverged = p.converged;
+    this.#wasSettled = settled;
     return p;
   }
 

@@ -66,6 +66,19 @@ describe('fleet progress', () => {
     expect(s.text()).not.toContain('\x1b');
   });
 
+  it('says when the fleet settled short of converging (failures, policy)', () => {
+    const s = sink(false);
+    const p = new ProgressPrinter({ out: s.out, elapsedMs: () => 0 });
+    const failed = snap(['deployed', 'failed'], 1);
+    failed.hosts[1] = { ...(failed.hosts[1] as (typeof failed.hosts)[number]), blocked: [{ kind: 'failed', message: 'deploy failed' }] };
+    failed.plan = { hosts: 2, actions: 0, disruptive: 0, waits: 0, blocked: 1, orphans: 0, byKind: {}, converged: false };
+    p.update(failed);
+    p.update(failed);
+    expect(s.text()).toBe(
+      '[   0.0 s] hosts: 1/2 ready · deployed 1 · failed 1 · blocked 1\nFleet settled: 1/2 hosts ready; 1 failed, 1 blocked (reasons on the status page)\n',
+    );
+  });
+
   it('redraws one line with a bar on a terminal', () => {
     const s = sink(true);
     const p = new ProgressPrinter({ out: s.out });
