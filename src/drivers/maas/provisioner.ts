@@ -143,9 +143,12 @@ export function mapObserved(
 ): ObservedHost[] {
   const { matched, orphans } = matchMachines(hosts, machines);
   const inScope = (m: MaasMachine) => (!scope.zone || m.zone === scope.zone) && (!scope.pool || m.pool === scope.pool);
+  // An orphan whose hostname is also a desired host's name (its MACs differ) must not pass for that host's machine.
+  const names = new Set(hosts.map((h) => h.metadata.name));
+  const orphanName = (m: MaasMachine) => (names.has(m.hostname) ? `${m.hostname}@${m.systemId}` : m.hostname);
   return [
     ...matched.map(({ host, machine }) => toObservedHost(host.metadata.name, site, machine)),
-    ...orphans.filter(inScope).map((m) => toObservedHost(m.hostname, site, m)),
+    ...orphans.filter(inScope).map((m) => toObservedHost(orphanName(m), site, m)),
   ];
 }
 

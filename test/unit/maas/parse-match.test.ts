@@ -126,5 +126,8 @@ describe('mapping machines to hosts by MAC', () => {
     });
     expect(out[1]).toMatchObject({ name: 'b', lifecycle: 'failed', power: 'error', errors: ['Installation failed', 'MAAS reports power state "error"'] });
     expect(out[2]).toMatchObject({ name: 'maas-s3', lifecycle: 'ready', provider: { id: 's3' } });
+    // A machine named like a host but without its MACs is an orphan that cannot pass for the host.
+    const clash = mapObserved([h('maas-s9', ['99:00:00:00:00:01'])], [m('s9', 'aa:00:00:00:00:09')], 'dc1');
+    expect(clash.map((o) => o.name)).toEqual(['maas-s9@s9']);
   });
 });
