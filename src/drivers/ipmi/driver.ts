@@ -61,6 +61,13 @@ export type IpmiDriverOptions = {
   privilege?: Privilege;
   /** BMC key (K_g) reference, for BMCs that have one set. */
   kgRef?: SecretRef;
+  /** A pino-compatible logger (debug: logins, actions, re-logins). Never given a secret. */
+  logger?: IpmiLogger;
+};
+
+export type IpmiLogger = {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
 };
 
 /** `used` is when a caller last used the session (keepalives do not count). */
@@ -71,7 +78,8 @@ const UNSUPPORTED = new Set([0xc1, 0xcc, 0xd5, 0xd6]);
 export class IpmiPowerDriver implements PowerDriver {
   readonly kind = 'ipmi';
   #resolve: SecretResolver;
-  #o: Required<Omit<IpmiDriverOptions, 'kgRef'>> & { kgRef?: SecretRef };
+  #o: Required<Omit<IpmiDriverOptions, 'kgRef' | 'logger'>> & { kgRef?: SecretRef };
+  #log: IpmiLogger | undefined;
   #sessions = new Map<string, Cached>();
   #opening = new Map<string, Promise<IpmiSession>>();
   #locks = new Map<string, Promise<unknown>>();
@@ -81,6 +89,7 @@ export class IpmiPowerDriver implements PowerDriver {
 
   constructor(resolveSecret: SecretResolver, opts: IpmiDriverOptions = {}) {
     this.#resolve = resolveSecret;
+    this.#log = opts.logger;
     this.#o = {
       spacingMs: opts.spacingMs ?? 1000,
       verifyDeadlineMs: opts.verifyDeadlineMs ?? 30_000,
@@ -130,6 +139,7 @@ export class IpmiPowerDriver implements PowerDriver {
             if (now === target) return;
           }
           const command = now === 'off' ? 'on' : op;
+          this.#log?.debug({ bmc: describeBmc(bmc), op, was: now, command }, 'IPMI chassis control');
           try {
             await chassisControl(s, command, { signal });
           } catch (e) {
@@ -231,6 +241,7 @@ export class IpmiPowerDriver implements PowerDriver {
       } catch (e) {
         // a cached session can go stale (BMC restarted, session timed out): log in again once
         if (!isGoughError(e) || e.code !== 'unreachable') throw e;
+        this.#log?.warn({ bmc: describeBmc(bmc), error: e.message }, 'IPMI cached session stopped answering; logging in again');
         this.#sessions.delete(key);
         await cached.session.close();
       }
@@ -267,6 +278,7 @@ export class IpmiPowerDriver implements PowerDriver {
             ...(opts.signal ? { signal: opts.signal } : {}),
           });
           if (wanted === 'auto') this.#learnedCipher.set(bmcKey(bmc), cipher);
+          this.#log?.debug({ bmc: describeBmc(bmc), cipher, privilege: session.privilege }, 'IPMI session opened');
           break;
         } catch (e) {
           if ((e instanceof CipherSuiteRejected || (isGoughError(e) && e.code === 'unreachable')) && cipher !== suites.at(-1)) continue;

@@ -2,7 +2,7 @@
 export * from './codec.js';
 export * from './commands.js';
 export * from './crypto.js';
-export { DEFAULT_IPMI_USERNAME, type IpmiDriverOptions, IpmiPowerDriver, describeBmc } from './driver.js';
+export { DEFAULT_IPMI_USERNAME, type IpmiDriverOptions, type IpmiLogger, IpmiPowerDriver, describeBmc } from './driver.js';
 export {
   CipherSuiteRejected,
   IPMI_PORT,

@@ -127,14 +127,21 @@ describe('IPMI driver against ipmi_sim (openipmi, ipmitool)', () => {
     expect(['on', 'off']).toContain(st.power);
   });
 
-  it('rejects a wrong password as auth-failed without naming the password', async () => {
-    const d = new IpmiPowerDriver(resolver, fast);
+  it('rejects a wrong password as auth-failed without naming the password (errors and logs)', async () => {
+    const logs: string[] = [];
+    const logger = { debug: (o: object, m: string) => logs.push(JSON.stringify([o, m])), warn: (o: object, m: string) => logs.push(JSON.stringify([o, m])) };
+    const ok = new IpmiPowerDriver(resolver, { ...fast, logger });
+    await ok.set(bmcOf(fleet.bmcs[1]!), 'off');
+    await ok.close();
+    expect(logs.join('\n')).toContain('IPMI session opened');
+    const d = new IpmiPowerDriver(resolver, { ...fast, logger });
     const e = await rejection(d.status(bmcOf(sim, { credentialsRef: { env: 'IPMI_BAD' } })));
     expect(e.code).toBe('auth-failed');
     expect(e.retry).toEqual({ kind: 'never' });
     expect(e.message).not.toContain(env.IPMI_BAD);
     expect(e.message).not.toContain('secret');
     expect(JSON.stringify(e)).not.toContain(env.IPMI_BAD);
+    expect(logs.join('\n')).not.toMatch(/wrong-horse-battery|"secret"/);
     await d.close();
   });
 
