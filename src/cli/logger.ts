@@ -44,17 +44,22 @@ export type LoggerOptions = {
   level?: Level | 'silent';
   /** Where JSON lines go; stderr by default (stdout carries command output). */
   destination?: DestinationStream | NodeJS.WritableStream;
-  /** Fields bound on every line, e.g. `{ component: 'daemon' }`. Only trusted keys belong here. */
+  /**
+   * Fields bound on every line. Only trusted keys belong here. A `component` here becomes the logger's `name`
+   * (child loggers set their own `component`; JSON lines never carry a key twice).
+   */
   base?: Record<string, string>;
 };
 
 /** Creates the root logger: JSON lines, ISO time, secrets redacted. */
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const destination = (opts.destination ?? pino.destination({ fd: 2, sync: false })) as DestinationStream;
+  const { component, ...base } = opts.base ?? {};
   return pino(
     {
       level: opts.level ?? 'info',
-      base: { ...(opts.base ?? {}) },
+      name: component ?? 'gough',
+      base,
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: redactPaths(), censor: CENSOR },
       formatters: { level: (label) => ({ level: label }) },

@@ -26,10 +26,12 @@ const SECRETS = ['hunter2-pw', 'ck:tk:sec-apikey', 'ghp_tokentokentoken', 'Beare
 describe('createLogger', () => {
   it('writes JSON lines with level, ISO time and bound fields', () => {
     const out = capture();
-    const log = createLogger({ destination: out.stream, base: { component: 'daemon' } });
-    log.child({ site: 'dc1', pass: 'p-42' }).info({ host: 'r1-n01' }, 'deployed');
+    const log = createLogger({ destination: out.stream, base: { component: 'gough' } });
+    log.child({ component: 'daemon' }).child({ site: 'dc1', pass: 'p-42' }).info({ host: 'r1-n01' }, 'deployed');
     const [line] = out.lines();
-    expect(line).toMatchObject({ level: 'info', component: 'daemon', site: 'dc1', pass: 'p-42', host: 'r1-n01', msg: 'deployed' });
+    expect(line).toMatchObject({ level: 'info', name: 'gough', component: 'daemon', site: 'dc1', pass: 'p-42', host: 'r1-n01', msg: 'deployed' });
+    // every key once (JSON.parse keeps the last of duplicates, so count in the text)
+    expect(out.text().match(/"component"/g)).toHaveLength(1);
     expect(typeof line?.time).toBe('string');
     expect(Number.isNaN(Date.parse(String(line?.time)))).toBe(false);
   });
