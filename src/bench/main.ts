@@ -11,6 +11,7 @@ const BENCHMARKS: readonly (() => Promise<Benchmark>)[] = [
   async () => (await import('./render.js')).benchmark,
   async () => (await import('./plan.js')).benchmark,
   async () => (await import('./ipmi.js')).benchmark,
+  async () => (await import('./pxe.js')).benchmark,
 ];
 
 const only = process.argv.slice(2);

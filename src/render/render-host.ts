@@ -162,15 +162,32 @@ function renderUserData(c: CompiledTemplate | undefined, scope: Scope, host: Hos
   return `#cloud-config\n${emitYaml(config)}`;
 }
 
+function hasBreak(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\n') || v.includes('\r');
+  if (Array.isArray(v)) return v.some(hasBreak);
+  if (v !== null && typeof v === 'object') return Object.values(v).some(hasBreak);
+  return false;
+}
+
+function flatten(v: unknown): unknown {
+  if (!hasBreak(v)) return v;
+  if (typeof v === 'string') return v.replace(/[\r\n]+/g, ' ');
+  if (Array.isArray(v)) return v.map(flatten);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, flatten(x)]));
+  return v;
+}
+
+/** Flattened site scopes, shared by the hosts of a site like the scopes themselves. */
+const flatSites = new WeakMap<object, Record<string, unknown>>();
+
 /** The scope with line breaks in every string replaced by spaces: a value can never add an iPXE command. */
 function oneLineScope(scope: Scope): Scope {
-  const flat = (v: unknown): unknown => {
-    if (typeof v === 'string') return v.replace(/[\r\n]+/g, ' ');
-    if (Array.isArray(v)) return v.map(flat);
-    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, flat(x)]));
-    return v;
-  };
-  return flat(scope) as Scope;
+  let site = flatSites.get(scope.site);
+  if (site === undefined) {
+    site = flatten(scope.site) as Record<string, unknown>;
+    flatSites.set(scope.site, site);
+  }
+  return { host: flatten(scope.host) as Scope['host'], site, vars: flatten(scope.vars) as Scope['vars'] };
 }
 
 function renderIpxe(

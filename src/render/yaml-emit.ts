@@ -10,16 +10,19 @@
  * characters escaped.
  */
 
-/** First character of a plain string (a leading `-` must be followed by a letter: `-c`, `--token`). */
-const PLAIN_START = /^(?:[A-Za-z_/]|-+[A-Za-z])/;
-/** Characters a plain string may hold; no indicator, quote, comment or flow character. */
-const PLAIN_OTHER = /[^\w./@+=,%~ :-]/;
 /** Words YAML 1.1 or 1.2 resolve to booleans or null. */
 const RESERVED = /^(?:y|n|yes|no|true|false|on|off|null)$/i;
 /** Number-like words (some YAML 1.1 resolvers read `e0` or `_` as floats). */
 const NUMBERISH = /^[-+]?[\d._]*(?:[eE][-+]?\d+)?$/;
 /** Characters PyYAML refuses in a stream, plus line/paragraph separators it would fold. */
-const NON_PRINTABLE = /[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\u2027\u202A-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+const NON_PRINTABLE = /[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\u2027\u202A-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+const NON_PRINTABLE_ALL = new RegExp(NON_PRINTABLE.source, 'gu');
+/** Printable ASCII plus tab and newline: the common case, checked without the Unicode pattern. */
+const ASCII_TEXT = /^[\x20-\x7E\n\t]*$/;
+
+function printable(s: string): boolean {
+  return ASCII_TEXT.test(s) || !NON_PRINTABLE.test(s);
+}
 
 function escapeChar(c: string): string {
   const cp = c.codePointAt(0) ?? 0;
@@ -28,21 +31,38 @@ function escapeChar(c: string): string {
 
 /** Single quotes for one-line printable text (only `'` needs escaping, as `''`); else JSON-style double quotes. */
 function quoted(s: string): string {
-  NON_PRINTABLE.lastIndex = 0;
-  if (!/[\n\r\t]/.test(s) && !NON_PRINTABLE.test(s)) return `'${s.replaceAll("'", "''")}'`;
-  return JSON.stringify(s).replace(NON_PRINTABLE, escapeChar);
+  if (!/[\n\r\t]/.test(s) && printable(s)) return `'${s.replaceAll("'", "''")}'`;
+  return JSON.stringify(s).replace(NON_PRINTABLE_ALL, escapeChar);
 }
 
+/** 1: may start a plain string (letters, `_`, `/`); 2: may appear inside one (also digits and `.@+=,%~ :-`). */
+const PLAIN_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z_/]/.test(ch)) PLAIN_CHAR[c] = 1;
+  else if (/[0-9.@+=,%~ :-]/.test(ch)) PLAIN_CHAR[c] = 2;
+}
+
+/**
+ * A string is written plain only when no YAML reader can take it for anything else: it starts with a letter,
+ * `_`, `/` or `-`+letter (`-c`, `--token`), holds no indicator, quote, comment or flow character, no `: `,
+ * does not end in `:` or a space, and is not a bool/null/number-like word.
+ */
 function isPlain(s: string): boolean {
-  return (
-    PLAIN_START.test(s) &&
-    !PLAIN_OTHER.test(s) &&
-    !s.includes(': ') &&
-    !s.endsWith(':') &&
-    !s.endsWith(' ') &&
-    !RESERVED.test(s) &&
-    !NUMBERISH.test(s)
-  );
+  const n = s.length;
+  if (n === 0) return false;
+  let i = 0;
+  while (i < n && s.charCodeAt(i) === 45 /* - */) i++;
+  if (i === n) return false;
+  const first = s.charCodeAt(i);
+  if (first >= 128 || PLAIN_CHAR[first] !== 1 || (i > 0 && first === 47)) return false;
+  for (i++; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || PLAIN_CHAR[c] === 0) return false;
+    if (c === 58 /* : */ && (i === n - 1 || s.charCodeAt(i + 1) === 32)) return false;
+  }
+  if (s.charCodeAt(n - 1) === 32) return false;
+  return !(n <= 5 && RESERVED.test(s)) && !NUMBERISH.test(s);
 }
 
 /**
@@ -50,8 +70,7 @@ function isPlain(s: string): boolean {
  * no CR, no odd characters, first non-empty line not indented, no blank-but-not-empty last line.
  */
 function literalBlock(s: string, indent: string): string | undefined {
-  NON_PRINTABLE.lastIndex = 0;
-  if (!s.includes('\n') || s.includes('\r') || NON_PRINTABLE.test(s)) return undefined;
+  if (!s.includes('\n') || s.includes('\r') || !printable(s)) return undefined;
   if (/^\n*[ \t]/.test(s)) return undefined;
   let body = s;
   let chomp = '-';
@@ -60,8 +79,8 @@ function literalBlock(s: string, indent: string): string | undefined {
     chomp = body.endsWith('\n') || body === '' ? '+' : '';
   }
   if (body.trim() === '' || /(?:^|\n)[ \t]+$/.test(body)) return undefined;
-  const lines = body.split('\n').map((l) => (l === '' ? '' : indent + l));
-  return `|${chomp}\n${lines.join('\n')}`;
+  // Indent every non-empty line; empty lines stay empty.
+  return `|${chomp}${`\n${body}`.replace(/\n(?=[^\n])/g, `\n${indent}`)}`;
 }
 
 function scalar(v: unknown, indent: string): string {
