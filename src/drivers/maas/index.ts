@@ -18,6 +18,7 @@ export {
   DEFAULT_DEADLINES_MS,
   MaasProvisioner,
   distroSeriesOf,
+  maasHostnameOf,
   mapObserved,
   matchMachines,
   toObservedHost,

@@ -171,6 +171,11 @@ const TRANSIENT = new Set(['busy', 'unreachable', 'timeout', 'bad-response']);
 
 type Verdict = 'done' | 'wait' | { fail: string };
 
+/** MAAS hostnames are single labels (the domain is separate): `db-01.dc1.example` → `db-01`. */
+export function maasHostnameOf(h: Host): string {
+  return hostnameOf(h).split('.')[0] ?? h.metadata.name;
+}
+
 /** Architecture string MAAS expects for a host. */
 function architectureOf(h: Host): string {
   return `${h.spec.hardware.arch}/generic`;
@@ -292,7 +297,7 @@ export class MaasProvisioner implements Provisioner {
       {
         architecture: architectureOf(host),
         macAddresses: macsOf(host),
-        hostname: hostnameOf(host),
+        hostname: maasHostnameOf(host),
         powerType,
         powerParameters,
         ...(maas?.zone ? { zone: maas.zone } : {}),

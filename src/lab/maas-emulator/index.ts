@@ -124,7 +124,7 @@ export type SeedFromHostsOptions = {
   sites?: readonly Site[];
 };
 
-/** Seed machines for repo hosts: hostname and MACs (boot MAC first), architecture, IPMI power type when a BMC is set. */
+/** Seed machines for repo hosts: hostname (first label of the host's hostname) and MACs (boot MAC first), architecture, IPMI power type when a BMC is set. */
 export function seedMachinesFromHosts(hosts: readonly Host[], opts: SeedFromHostsOptions = {}): SeedMachine[] {
   const out: SeedMachine[] = [];
   for (const h of hosts) {
@@ -134,7 +134,7 @@ export function seedMachinesFromHosts(hosts: readonly Host[], opts: SeedFromHost
     const boot = bootMacOf(h)?.toLowerCase();
     const macs = h.spec.hardware.macs.map((m) => m.toLowerCase());
     const seed: SeedMachine = {
-      hostname: hostnameOf(h),
+      hostname: hostnameOf(h).split('.')[0] ?? h.metadata.name,
       macs: boot ? [boot, ...macs.filter((m) => m !== boot)] : macs,
       architecture: `${h.spec.hardware.arch}/generic`,
       status: initial,

@@ -430,6 +430,11 @@ export class MaasWorld {
       }
     }
     let hostname = p.get('hostname') ?? '';
+    if (hostname.includes('.')) {
+      const domain = hostname.slice(hostname.indexOf('.') + 1);
+      if (domain === 'maas') hostname = hostname.slice(0, hostname.indexOf('.'));
+      else errors['hostname'] = [`Nonexistent domain '${domain}': MAAS knows only 'maas'`];
+    }
     if (hostname && this.all().some((m) => m.hostname === hostname)) errors['hostname'] = [`Node with hostname "${hostname}" already exists`];
     if (Object.keys(errors).length > 0) throw new MaasReply(400, errors);
     if (!hostname) hostname = `machine-${this.#nextId}`;

@@ -79,11 +79,12 @@ describe('MAAS provisioner lifecycle over HTTP (emulator)', () => {
   it('registers into the site\'s zone and pool; orphans are limited to them, hosts are found anywhere', async () => {
     const s = site(emu.url, { maas: { url: emu.url, apiKeyRef: { env: 'K' }, zone: 'default', pool: 'production' } });
     const p = new MaasProvisioner({ client: new MaasClient({ url: emu.url, apiKey: emu.apiKey }), site: s, pollIntervalMs: 20 });
-    const h3 = host('db-01', 3);
+    const h3 = host('db-01', 3, { hostname: 'db-01.dc1.acme.internal' });
     emu.addMachine({ hostname: 'other-team', macs: ['02:00:00:00:00:31'], status: 'deployed', pool: 'research' });
     emu.addMachine({ hostname: 'stray', macs: ['02:00:00:00:00:32'], status: 'ready', pool: 'production' });
     await p.perform(action('db-01', 'register'), desired(h3, s));
-    expect(emu.machines().find((m) => m.hostname === 'db-01')?.pool).toMatchObject({ name: 'production' });
+    // MAAS hostnames are single labels: the FQDN's first label is registered.
+    expect(emu.machines().find((m) => m.hostname === 'db-01')).toMatchObject({ fqdn: 'db-01.maas', pool: { name: 'production' } });
     const names = (await p.observe([desired(h1, s), desired(h3, s)])).map((o) => o.name).sort();
     // web-01 is in the default pool but still found by MAC; "other-team" is outside the pool and not an orphan here.
     expect(names).toEqual(['db-01', 'stray', 'web-01']);
