@@ -124,7 +124,9 @@ describe('MAAS contract (emulator + client vs recorded MAAS)', () => {
     const [dep] = await client.listMachines({ hostname: 'c-failed' });
     await client.release(dep!.systemId);
     await untilStatus(emu, 'c-failed', 4);
-    await client.deploy(dep!.systemId, { distroSeries: 'jammy', userData: '#cloud-config\n' });
+    // Deploy from Ready allocates first (MAAS since 2017): the answer is a Deploying machine owned by the caller.
+    const deploying = await client.deploy(dep!.systemId, { distroSeries: 'jammy', userData: '#cloud-config\n' });
+    expect(deploying).toMatchObject({ status: 9, owner: 'admin', distroSeries: 'jammy', osystem: 'ubuntu' });
     await client.powerOn(dep!.systemId).catch(() => undefined);
     await client.queryEvents({ id: [dep!.systemId], after: 0, limit: 3 });
     await client.createTag({ name: 'gough', comment: 'managed' });
