@@ -8,11 +8,13 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DesiredState, Plan } from '../../../src/model/index.js';
+import { planCommand } from '../../../src/cli/commands/plan.js';
 import { parseObservedSnapshot, plan } from '../../../src/plan/index.js';
 import { hasErrors, loadDirectory } from '../../../src/repo/index.js';
 
@@ -171,8 +173,24 @@ describe('gough plan (built CLI)', () => {
     expect(bad.stderr).toMatch(/^gough plan: Cannot read observed state "package.json": \(root\): must have required property 'observedAt'/);
   });
 
-  it('colour only on request of a terminal, and never with NO_COLOR', async () => {
-    // execFile's stdout is a pipe, never a TTY: the help text documents the rule; check --no-color is accepted
+  it('colour on a terminal only, and never with NO_COLOR or --no-color (in-process, stdout a fake TTY)', async () => {
+    const runWith = async (env: NodeJS.ProcessEnv, isTTY: boolean, extra: string[] = []) => {
+      let out = '';
+      const stdout = Object.assign(new PassThrough(), { isTTY });
+      stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const code = await planCommand.run(['example-repo', '--observed', FIXTURE, '--now', NOW, ...extra], { stdout, stderr: new PassThrough(), env, cwd: ROOT });
+      expect(code).toBe(0);
+      return out;
+    };
+    expect(await runWith({}, true)).toContain('\u001b[33m~ redeploy');
+    expect(await runWith({ NO_COLOR: '1' }, true)).not.toContain('\u001b[');
+    expect(await runWith({}, true, ['--no-color'])).not.toContain('\u001b[');
+    expect(await runWith({}, false)).not.toContain('\u001b[');
+  });
+
+  it('--no-color is accepted by the built CLI', async () => {
     const r = await cli(['plan', 'example-repo', '--observed', FIXTURE, '--now', NOW, '--no-color'], { NO_COLOR: '1' });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('\u001b[');
