@@ -138,8 +138,8 @@ export class IpmiSession {
             continue;
           }
           if (e instanceof PrivilegeFallback) throw e.final;
-          // a retransmitted RAKP message can invalidate a half-open session: start over once
-          if (e instanceof GoughError && e.code === 'bad-response' && e.message.includes('Invalid session ID') && attempt < 2) continue;
+          // a retransmitted RAKP message can invalidate a half-open session: start over (twice at most)
+          if (e instanceof StaleSetup && attempt < 2) continue;
           throw e;
         }
       }
@@ -246,6 +246,13 @@ export class IpmiSession {
   }
 }
 
+/** RMCP+ status 0x02/0x08 during setup: the half-open session is gone (e.g. after a retransmit); log in again. */
+class StaleSetup extends GoughError {
+  constructor(message: string) {
+    super('bad-response', message, { retry: { kind: 'backoff' } });
+  }
+}
+
 /** The BMC refused the proposed cipher suite (Open Session / RAKP status 0x04, 0x05, 0x10 or 0x11). */
 export class CipherSuiteRejected extends GoughError {
   constructor(message: string) {
@@ -333,6 +340,7 @@ function rmcpFailure(target: string, step: string, status: number, privilege: Pr
   if (status === 0x04 || status === 0x05 || status === 0x10 || status === 0x11) {
     return new CipherSuiteRejected(`BMC "${target}" does not support the cipher suite: ${detail}`);
   }
+  if (status === 0x02 || status === 0x08) return new StaleSetup(`BMC "${target}" dropped the half-open session: ${detail}`);
   if (status === 0x0f) return new GoughError('auth-failed', `BMC "${target}" rejected the password: ${detail}`, { retry: { kind: 'never' } });
   return new GoughError('bad-response', `BMC "${target}" refused the session: ${detail}`, { retry: { kind: 'backoff' } });
 }

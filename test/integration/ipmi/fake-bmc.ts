@@ -42,6 +42,8 @@ export type FakeBmcOptions = {
   refuseAt?: 'rakp' | 'set-privilege';
   /** Completion code for Chassis Control (0 = success). */
   controlCompletion?: number;
+  /** Lose the first RAKP 4 on the way back (the client retransmits RAKP 3 for a session the BMC already made). */
+  dropFirstRakp4?: boolean;
   /** Answer Chassis Control with success but change nothing (a BMC that lies). */
   ignoreControl?: boolean;
 };
@@ -172,7 +174,12 @@ export class FakeBmc {
       if (d.type !== 'rakp3') return;
       const q = d.value;
       const pend = this.#pending.get(q.managedSessionId);
-      if (!pend?.ctx.username) return;
+      if (!pend?.ctx.username) {
+        // unknown (or already established) session: status 0x02, invalid session ID
+        this.log.push('rakp3 for unknown session');
+        this.#send(setup(PAYLOAD.rakp4, encodeRakp4({ tag: q.tag, status: 0x02, consoleSessionId: 0, integrityCheck: Buffer.alloc(0) })), r);
+        return;
+      }
       const ctx = pend.ctx as RakpContext;
       const kuid = Buffer.from(this.#o.users[Buffer.from(ctx.username).toString()]!);
       if (!sameBytes(rakp3AuthCode(this.#suite, kuid, ctx), q.authCode)) {
@@ -183,6 +190,10 @@ export class FakeBmc {
       this.#pending.delete(q.managedSessionId);
       this.#live.set(q.managedSessionId, { suite: this.#suite, keys, consoleSessionId: ctx.consoleSessionId, lastSeq: 0, privilege: 2 });
       const icv = rakp4IntegrityCheck(this.#suite, keys.sik, ctx);
+      if (this.#o.dropFirstRakp4) {
+        this.#o.dropFirstRakp4 = false;
+        return;
+      }
       this.#send(setup(PAYLOAD.rakp4, encodeRakp4({ tag: q.tag, status: 0, consoleSessionId: ctx.consoleSessionId, integrityCheck: icv })), r);
       return;
     }

@@ -87,6 +87,14 @@ describe('RMCP+ sessions against an in-test BMC', () => {
     await s.close();
   });
 
+  it('starts the login over when a lost RAKP 4 leaves the retransmitted RAKP 3 without a session', async () => {
+    const b = await bmcWith({ dropFirstRakp4: true });
+    const s = await IpmiSession.open({ host: '127.0.0.1', port: b.port, username: 'admin', password: 'secret', cipher: 17, timeoutMs: 150 });
+    expect((await getChassisStatus(s)).power).toBe('off');
+    expect(b.log.filter((l) => l.startsWith('open') || l.startsWith('rakp3'))).toEqual(['open privilege=4', 'rakp3 for unknown session', 'open privilege=4']);
+    await s.close();
+  });
+
   it('reports an account below OPERATOR as permission-denied, never retried', async () => {
     const b = await bmcWith({ maxPrivilege: 2 });
     const e = await IpmiSession.open({ host: '127.0.0.1', port: b.port, username: 'admin', password: 'secret', cipher: 17 }).catch((x: GoughError) => x);
