@@ -202,6 +202,28 @@ async function createLabDaemon(o: LabDaemonOptions, logLevel: DaemonConfig['log'
   });
 }
 
+/** The concrete parts of the lab: the repo loader, the MAAS emulator, the daemon and its HTTP face. */
+export function labDeps(paths: LabPaths, logger: Logger, level: DaemonConfig['log']['level'] = 'info'): LabDeps {
+  let emulator: { url: string; apiKey: string } | undefined;
+  return {
+    logger,
+    loadRepo: (dir) => loadHosts(dir),
+    async startEmulator(o) {
+      const e = await startMaasEmulator({
+        host: '127.0.0.1',
+        timeFactor: o.timeFactor,
+        faults: o.failRate > 0 ? { deployFailRate: o.failRate } : {},
+        machines: seedMachinesFromHosts(o.hosts),
+      });
+      emulator = e;
+      return e;
+    },
+    createDaemon: (o: LabDaemonOptions): Promise<LabDaemon> => createLabDaemon(o, level),
+    createHttpServer: (view) => createHttpServer({ view, logger }),
+    writeComment: (revision, _daemon, signal) => writeComment(paths, revision, emulator, logger, signal),
+  };
+}
+
 async function run(argv: string[], io: CliIo): Promise<number> {
   let values: Values;
   try {
@@ -242,25 +264,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   const logDest = pino.destination({ dest: join(stateDir, 'lab.log'), sync: false, mkdir: true });
   const logger = createLogger({ level: level as 'info', destination: logDest, base: { component: 'gough' } });
 
-  const paths = labPaths(stateDir);
-  let emulator: { url: string; apiKey: string } | undefined;
-  const deps: LabDeps = {
-    logger,
-    loadRepo: (dir) => loadHosts(dir),
-    async startEmulator(o) {
-      const e = await startMaasEmulator({
-        host: '127.0.0.1',
-        timeFactor: o.timeFactor,
-        faults: o.failRate > 0 ? { deployFailRate: o.failRate } : {},
-        machines: seedMachinesFromHosts(o.hosts),
-      });
-      emulator = e;
-      return e;
-    },
-    createDaemon: (o: LabDaemonOptions): Promise<LabDaemon> => createLabDaemon(o, level as DaemonConfig['log']['level']),
-    createHttpServer: (view) => createHttpServer({ view, logger }),
-    writeComment: (revision, _daemon, signal) => writeComment(paths, revision, emulator, logger, signal),
-  };
+  const deps = labDeps(labPaths(stateDir), logger, level as DaemonConfig['log']['level']);
 
   let lab: Awaited<ReturnType<typeof startLab>>;
   try {
