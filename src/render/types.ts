@@ -1,6 +1,14 @@
 import type { Host, RenderedHost, Site, Template } from '../model/index.js';
 
-export type RenderInput = { host: Host; site: Site; template: Template | undefined; revision: string };
+export type RenderInput = {
+  host: Host;
+  site: Site;
+  /** The host's template, or undefined for a host without one (it gets an empty cloud-config). */
+  template: Template | undefined;
+  /** The Git revision being rendered. Deliberately not visible to templates nor in the output: a new commit that
+   * does not change what a host runs must not change its specHash. */
+  revision: string;
+};
 
 export type RenderError = {
   code: 'template-var' | 'template-syntax';
