@@ -230,8 +230,24 @@ export class MaasProvisioner implements Provisioner {
     const log = this.#logger?.child({ host: name, action: action.kind, actionId: action.id });
     log?.info('maas action start');
     const ctx: Ctx = { name, target, deadline, signal: opts.signal, action };
-    let machine = await this.#find(target.host, opts.signal);
-    let result: { message: string; machine: MaasMachine };
+    let result: Done;
+    try {
+      result = await this.#act(ctx);
+    } catch (e) {
+      // Client errors say what MAAS answered; say first which host and action they belong to.
+      if (isGoughError(e) && e.message.startsWith('MAAS ')) {
+        throw new GoughError(e.code, `Cannot ${action.kind} host "${name}": ${e.message}`, { retry: e.retry, cause: e });
+      }
+      throw e;
+    }
+    log?.info({ systemId: result.machine.systemId, outcome: result.message }, 'maas action done');
+    return { message: result.message, observed: toObservedHost(name, this.#site.metadata.name, result.machine) };
+  }
+
+  async #act(ctx: Ctx): Promise<Done> {
+    const { action, name, target } = ctx;
+    let machine = await this.#find(target.host, ctx.signal);
+    let result: Done;
     switch (action.kind) {
       case 'register':
         result = await this.#register(ctx, machine);
@@ -259,8 +275,7 @@ export class MaasProvisioner implements Provisioner {
       default:
         throw new GoughError('conflict', `Cannot ${action.kind} host "${name}": the MAAS provisioner does not perform "${action.kind}"`);
     }
-    log?.info({ systemId: result.machine.systemId, outcome: result.message }, 'maas action done');
-    return { message: result.message, observed: toObservedHost(name, this.#site.metadata.name, result.machine) };
+    return result;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -168,7 +168,9 @@ describe('MAAS faults, retries and auth (emulator over HTTP)', () => {
       ),
     );
     expect([e.code, e.retry]).toEqual(['permission-denied', { kind: 'never' }]);
-    expect(e.message).toBe('MAAS POST machines/ was refused: the API key lacks permission: You do not have permission to perform this action.');
+    expect(e.message).toBe(
+      'Cannot register host "node-9": MAAS POST machines/ was refused: the API key lacks permission: You do not have permission to perform this action.',
+    );
     expect(emu.machines().some((m) => m.hostname === 'node-9')).toBe(false);
   });
 
