@@ -163,26 +163,38 @@ export async function startLab(opts: LabOptions, deps: LabDeps, io: LabIo): Prom
     return { paths, emulator, stopped, stop };
   }
 
-  // 3. The daemon, the HTTP face and progress.
-  const daemon = await deps.createDaemon({
-    repoDir: paths.repo,
-    branch: LAB_BRANCH,
-    statusBranch: STATUS_BRANCH,
-    paths,
-    sites: maasSites,
-    emulator: { url: emulator.url, apiKey: emulator.apiKey },
-    logger: deps.logger,
-    signal,
-  });
-  const server = deps.createHttpServer(daemon);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(
-        new GoughError('config-error', `Cannot serve the status page on ${opts.listen ?? '127.0.0.1'}:${opts.port}: ${e.code ?? e.message}`, { cause: e }),
-      ),
-    );
-    server.listen(opts.port, opts.listen ?? '127.0.0.1', () => resolve());
-  });
+  // 3. The daemon, the HTTP face and progress. Whatever started is stopped again when a later step fails.
+  let daemon: LabDaemon | undefined;
+  let server: Server | undefined;
+  try {
+    daemon = await deps.createDaemon({
+      repoDir: paths.repo,
+      branch: LAB_BRANCH,
+      statusBranch: STATUS_BRANCH,
+      paths,
+      sites: maasSites,
+      emulator: { url: emulator.url, apiKey: emulator.apiKey },
+      logger: deps.logger,
+      signal,
+    });
+    const srv = deps.createHttpServer(daemon);
+    server = srv;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new GoughError('config-error', `Cannot serve the status page on ${opts.listen ?? '127.0.0.1'}:${opts.port}: ${e.code ?? e.message}`, { cause: e }),
+        ),
+      );
+      srv.listen(opts.port, opts.listen ?? '127.0.0.1', () => resolve());
+    });
+  } catch (e) {
+    ac.abort();
+    await daemon?.stop().catch(() => undefined);
+    if (server?.listening) await new Promise<void>((r) => server?.close(() => r()));
+    await emulator.close();
+    await rm(paths.emulatorFile, { force: true });
+    throw e;
+  }
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address}:${addr.port}/`;
   out(`Status page: ${url}`);

@@ -159,6 +159,7 @@ describe('gough lab (built CLI, MAAS emulator, chromium)', () => {
       10_000,
     );
     const latency = started.at - committedAt;
+    console.info(`gough lab: commit to first action (redeploy r1-n01): ${latency.toFixed(0)} ms`);
     expect(started.e).toMatchObject({ type: 'action-started', host: 'r1-n01', kind: 'redeploy' });
     expect(latency, `commit acted on after ${latency.toFixed(0)} ms`).toBeLessThan(1000);
 
