@@ -86,19 +86,32 @@ export type DhcpMessage = {
 
 export const BROADCAST_FLAG = 0x8000;
 
+const LATIN1 = new TextDecoder('latin1');
+const UTF8 = new TextEncoder();
+
 function fail(message: string): never {
   throw new GoughError('dhcp-decode', message);
 }
 
 export function ipToBytes(ip: string): Uint8Array {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new GoughError('dhcp-decode', `Invalid IPv4 address "${ip}"`);
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i] ?? '';
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) throw new GoughError('dhcp-decode', `Invalid IPv4 address "${ip}"`);
-    out[i] = Number(p);
+  let part = 0;
+  let val = 0;
+  let digits = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || part > 3) throw new GoughError('dhcp-decode', `Invalid IPv4 address "${ip}"`);
+      out[part++] = val;
+      val = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      val = val * 10 + (c - 48);
+      digits++;
+      if (val > 255) throw new GoughError('dhcp-decode', `Invalid IPv4 address "${ip}"`);
+    } else throw new GoughError('dhcp-decode', `Invalid IPv4 address "${ip}"`);
   }
+  if (part !== 4) throw new GoughError('dhcp-decode', `Invalid IPv4 address "${ip}"`);
   return out;
 }
 
@@ -136,7 +149,7 @@ export function macToBytes(mac: string): Uint8Array {
 function readCString(b: Uint8Array, from: number, len: number): string {
   const slice = b.subarray(from, from + len);
   const nul = slice.indexOf(0);
-  return new TextDecoder('latin1').decode(nul === -1 ? slice : slice.subarray(0, nul));
+  return LATIN1.decode(nul === -1 ? slice : slice.subarray(0, nul));
 }
 
 /** Parses an option area into `into`, concatenating repeated codes. Returns the overload value seen (52), if any. */
@@ -243,9 +256,9 @@ export function encodeDhcp(msg: DhcpMessage): Uint8Array {
   b.set(ipToBytes(msg.siaddr), 20);
   b.set(ipToBytes(msg.giaddr), 24);
   b.set(msg.chaddr.subarray(0, 16), 28);
-  const enc = new TextEncoder();
-  b.set(enc.encode(msg.sname).subarray(0, 63), 44);
-  b.set(enc.encode(msg.file).subarray(0, 127), 108);
+  const enc = UTF8;
+  if (msg.sname !== '') b.set(enc.encode(msg.sname).subarray(0, 63), 44);
+  if (msg.file !== '') b.set(enc.encode(msg.file).subarray(0, 127), 108);
   view.setUint32(HEADER_SIZE, DHCP_MAGIC_COOKIE);
   let i = HEADER_SIZE + 4;
   for (const [code, v] of msg.options) {
@@ -296,7 +309,7 @@ export function u32Option(n: number): Uint8Array {
 }
 
 export function stringOption(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
+  return UTF8.encode(s);
 }
 
 /** An option holding exactly one IPv4 address, else undefined. */
@@ -309,7 +322,7 @@ export function readStringOption(msg: DhcpMessage, code: number): string | undef
   const v = msg.options.get(code);
   if (v === undefined) return undefined;
   const nul = v.indexOf(0);
-  return new TextDecoder('latin1').decode(nul === -1 ? v : v.subarray(0, nul));
+  return LATIN1.decode(nul === -1 ? v : v.subarray(0, nul));
 }
 
 /**
@@ -319,7 +332,7 @@ export function readStringOption(msg: DhcpMessage, code: number): string | undef
 export function readUserClasses(msg: DhcpMessage): string[] {
   const v = msg.options.get(OPT.userClass);
   if (v === undefined || v.length === 0) return [];
-  const dec = new TextDecoder('latin1');
+  const dec = LATIN1;
   const out = [dec.decode(v)];
   const items: string[] = [];
   let i = 0;

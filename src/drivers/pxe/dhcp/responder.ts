@@ -139,6 +139,9 @@ export class DhcpResponder {
   readonly #cfg: ResponderConfig;
   readonly #byMac = new Map<string, DhcpHost>();
   readonly #leases = new Map<string, Lease>(); // by mac
+  readonly #byAddr = new Map<string, Lease>();
+  /** Lowest pool address that may be free (allocation scans from here, then wraps). */
+  #hint = 0;
   readonly #declined = new Map<string, number>(); // address -> until
   readonly #static = new Set<number>();
   readonly #net: { network: number; mask: number; prefix: number };
@@ -160,9 +163,11 @@ export class DhcpResponder {
 
   /** Active leases (offered and bound), sorted by address. */
   leases(now: number): Lease[] {
-    return [...this.#leases.values()]
+    return [...this.#byAddr.values()]
       .filter((l) => l.expiresAt > now)
-      .sort((a, b) => ipToInt(a.address) - ipToInt(b.address));
+      .map((l) => [ipToInt(l.address), l] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, l]) => l);
   }
 
   /** Restores leases (from `leases.ts`); expired ones and ones outside the pool are dropped. */
@@ -170,7 +175,7 @@ export class DhcpResponder {
     for (const l of leases) {
       if (l.expiresAt <= now) continue;
       if (l.state === 'declined') this.#declined.set(l.address, l.expiresAt);
-      else if (this.#inPool(ipToInt(l.address))) this.#leases.set(l.mac, { ...l });
+      else if (this.#inPool(ipToInt(l.address))) this.#setLease(l.mac, { ...l });
     }
   }
 
@@ -187,7 +192,22 @@ export class DhcpResponder {
     return [...this.leases(now), ...declined];
   }
 
+  /** The unexpired lease holding `address`, if any. */
+  leaseAt(address: string, now: number): Lease | undefined {
+    const l = this.#byAddr.get(address);
+    return l !== undefined && l.expiresAt > now ? l : undefined;
+  }
+
+  #calls = 0;
+
+  /** Drops expired leases (kept a while only so a returning client gets its old address back). */
+  #prune(now: number): void {
+    const grace = (this.#cfg.leaseSeconds ?? 3600) * 1000;
+    for (const [mac, l] of this.#leases) if (l.expiresAt + grace < now) this.#deleteLease(mac);
+  }
+
   respond(req: DhcpMessage, ctx: RespondContext): Response {
+    if (++this.#calls % 4096 === 0) this.#prune(ctx.now);
     if (req.op !== 1 || req.hlen !== 6 || req.htype !== 1) return { events: [] };
     const type = messageTypeOf(req);
     if (type === undefined) return { events: [] };
@@ -231,6 +251,24 @@ export class DhcpResponder {
     return { events: [this.#event('dhcp-ignored', client, now, { reason })] };
   }
 
+  #setLease(mac: string, lease: Lease): void {
+    const old = this.#leases.get(mac);
+    if (old !== undefined && old.address !== lease.address && this.#byAddr.get(old.address) === old) {
+      this.#byAddr.delete(old.address);
+      this.#hint = Math.min(this.#hint, ipToInt(old.address));
+    }
+    this.#leases.set(mac, lease);
+    this.#byAddr.set(lease.address, lease);
+  }
+
+  #deleteLease(mac: string): void {
+    const old = this.#leases.get(mac);
+    if (old === undefined) return;
+    this.#leases.delete(mac);
+    if (this.#byAddr.get(old.address) === old) this.#byAddr.delete(old.address);
+    this.#hint = Math.min(this.#hint, ipToInt(old.address));
+  }
+
   #inPool(a: number): boolean {
     const r = this.#cfg.range;
     if (r === undefined) return false;
@@ -254,8 +292,8 @@ export class DhcpResponder {
     if (ip === this.#cfg.serverId || ip === this.#cfg.router) return false;
     const d = this.#declined.get(ip);
     if (d !== undefined && d > now) return false;
-    for (const l of this.#leases.values()) if (l.address === ip && l.expiresAt > now) return false;
-    return true;
+    const l = this.#byAddr.get(ip);
+    return l === undefined || l.expiresAt <= now;
   }
 
   /** Picks a pool address: the client's previous one when still free, else the lowest free one. */
@@ -265,8 +303,22 @@ export class DhcpResponder {
     const prev = this.#leases.get(client.mac);
     if (prev !== undefined && (prev.expiresAt > now || this.#free(ipToInt(prev.address), now))) return prev.address;
     if (wanted !== undefined && this.#inPool(ipToInt(wanted)) && this.#free(ipToInt(wanted), now)) return wanted;
+    const start = ipToInt(r.start);
     const end = ipToInt(r.end);
-    for (let a = ipToInt(r.start); a <= end; a++) if (this.#free(a, now)) return intToIp(a);
+    const from = Math.min(Math.max(this.#hint, start), end + 1);
+    for (let a = from; a <= end; a++) {
+      if (this.#free(a, now)) {
+        this.#hint = a + 1;
+        return intToIp(a);
+      }
+    }
+    // Wrap: expired leases below the hint are free again.
+    for (let a = start; a < from; a++) {
+      if (this.#free(a, now)) {
+        this.#hint = a + 1;
+        return intToIp(a);
+      }
+    }
     return undefined;
   }
 
@@ -373,7 +425,7 @@ export class DhcpResponder {
       const keepBound = cur?.state === 'bound' && cur.address === address && cur.expiresAt > now;
       const lease: Lease = keepBound ? cur : { mac: client.mac, address, state: 'offered', expiresAt: now + hold };
       if (client.host !== undefined) lease.host = client.host.host;
-      this.#leases.set(client.mac, lease);
+      this.#setLease(client.mac, lease);
     }
     const reply = this.#reply(req, 'OFFER', client, ctx, {
       yiaddr: address,
@@ -401,7 +453,7 @@ export class DhcpResponder {
         expiresAt: now + (this.#cfg.leaseSeconds ?? 3600) * 1000,
       };
       if (client.host !== undefined) lease.host = client.host.host;
-      this.#leases.set(client.mac, lease);
+      this.#setLease(client.mac, lease);
     }
     const reply = this.#reply(req, 'ACK', client, ctx, {
       yiaddr: address,
@@ -434,7 +486,7 @@ export class DhcpResponder {
     if (server !== undefined && server !== this.#cfg.serverId) {
       // The client chose another server's offer (RFC 2131 §4.3.2): release what we offered, stay silent.
       const l = this.#leases.get(client.mac);
-      if (l?.state === 'offered') this.#leases.delete(client.mac);
+      if (l?.state === 'offered') this.#deleteLease(client.mac);
       return this.#ignored(client, now, `request for server "${server}"`);
     }
     if (!this.#known(client)) return this.#ignored(client, now, 'unknown MAC');
@@ -475,7 +527,7 @@ export class DhcpResponder {
     if (address === undefined || !this.#known(client)) return this.#ignored(client, now, 'decline without address');
     this.#declined.set(address, now + (this.#cfg.declineSeconds ?? 600) * 1000);
     const l = this.#leases.get(client.mac);
-    if (l?.address === address) this.#leases.delete(client.mac);
+    if (l?.address === address) this.#deleteLease(client.mac);
     return { events: [this.#event('dhcp-decline', client, now, { address })] };
   }
 
@@ -485,7 +537,7 @@ export class DhcpResponder {
     if (server !== undefined && server !== this.#cfg.serverId) return { events: [] };
     const l = this.#leases.get(client.mac);
     if (l !== undefined && l.address === req.ciaddr) {
-      this.#leases.delete(client.mac);
+      this.#deleteLease(client.mac);
       return {
         events: [this.#event('dhcp-release', client, now, { address: l.address })],
       };

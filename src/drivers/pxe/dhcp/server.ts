@@ -77,7 +77,7 @@ export class DhcpServer {
   /** Address → MAC of current leases and static hosts (for TFTP/HTTP event attribution). */
   whoHas(address: string): { mac: string; host?: string } | undefined {
     const now = this.#opts.now?.() ?? Date.now();
-    const l = this.#opts.responder.leases(now).find((x) => x.address === address);
+    const l = this.#opts.responder.leaseAt(address, now);
     if (l !== undefined) return l.host === undefined ? { mac: l.mac } : { mac: l.mac, host: l.host };
     const h = this.#opts.responder.config.hosts.find((x) => x.address === address);
     return h === undefined ? undefined : { mac: h.mac, host: h.host };

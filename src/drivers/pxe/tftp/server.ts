@@ -155,12 +155,14 @@ export class TftpServer {
       });
       return;
     }
+    // A connected socket: sends skip address resolution and the kernel drops packets from other TIDs.
+    await new Promise<void>((r) => sock.connect(remote.port, remote.address, () => r()));
     const data = req.mode === 'netascii' ? toNetascii(got.data) : got.data;
     const n = negotiate(req.options, data.length, this.#opts.limits);
     const t = new ReadTransfer(data, n, this.#opts.limits);
     const run = (step: Step) => {
       if (!open) return;
-      for (const pkt of step.send) sock.send(pkt, remote.port, remote.address);
+      for (const pkt of step.send) sock.send(pkt);
       if (step.done !== undefined) {
         this.#event(step.done.ok ? 'tftp-fetch' : 'tftp-error', remote, {
           file: req.filename,
@@ -168,28 +170,17 @@ export class TftpServer {
           ms: this.#now() - started,
           ...(step.done.ok ? {} : { reason: step.done.reason }),
         });
+        if (timer !== undefined) clearTimeout(timer);
         // Linger briefly on the final block so a retransmitted last ACK is not answered with an error.
         setTimeout(finish, 50).unref();
         return;
       }
       if (step.timeoutMs !== undefined) {
-        if (timer !== undefined) clearTimeout(timer);
-        timer = setTimeout(() => run(t.onTimeout()), step.timeoutMs);
+        if (timer === undefined) timer = setTimeout(() => run(t.onTimeout()), step.timeoutMs);
+        else timer.refresh();
       }
     };
-    sock.on('message', (msg, rinfo) => {
-      if (rinfo.address !== remote.address || rinfo.port !== remote.port) {
-        sock.send(
-          encodeTftp({
-            op: 'ERROR',
-            code: TFTP_ERRORS.unknownTid,
-            message: 'Unknown transfer ID',
-          }),
-          rinfo.port,
-          rinfo.address,
-        );
-        return;
-      }
+    sock.on('message', (msg) => {
       let p: ReturnType<typeof decodeTftp>;
       try {
         p = decodeTftp(msg);

@@ -1,0 +1,234 @@
+/**
+ * `npm run bench -- pxe`: Gough's DHCP against dnsmasq (Kea's perfdhcp at increasing rates, same namespaces) and
+ * Gough's TFTP against tftpd-hpa (100 concurrent atftp clients fetching 1 MiB). Needs root and the Debian packages
+ * kea-admin, dnsmasq, tftpd-hpa, atftp, iproute2. Figures are printed, never asserted.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Benchmark, table } from './harness.js';
+
+const PXE_INDEX = fileURLToPath(new URL('../drivers/pxe/index.js', import.meta.url));
+const RATES = [500, 1000, 2000, 4000, 8000];
+const SECONDS = 3;
+const CLIENTS = 100;
+
+type Ns = { srv: string; cli: string; children: ChildProcess[] };
+
+function sh(cmd: string, args: string[], timeoutMs = 60_000): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function netns(): Ns {
+  const base = `gbench${process.pid}`;
+  const ns: Ns = { srv: `${base}s`, cli: `${base}c`, children: [] };
+  sh('ip', ['netns', 'add', ns.srv]);
+  sh('ip', ['netns', 'add', ns.cli]);
+  sh('ip', ['link', 'add', 'vsrv', 'netns', ns.srv, 'type', 'veth', 'peer', 'name', 'vcli', 'netns', ns.cli]);
+  sh('ip', ['-n', ns.srv, 'addr', 'add', '10.250.0.1/16', 'dev', 'vsrv']);
+  sh('ip', ['-n', ns.cli, 'addr', 'add', '10.250.0.2/16', 'dev', 'vcli']);
+  for (const [n, i] of [
+    [ns.srv, 'vsrv'],
+    [ns.cli, 'vcli'],
+  ] as const) {
+    sh('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', n, 'link', 'set', i, 'up']);
+  }
+  return ns;
+}
+
+async function stop(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const done = new Promise((r) => c.once('exit', r));
+  c.kill('SIGTERM');
+  await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
+  if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
+function start(ns: Ns, where: string, cmd: string, args: string[]): ChildProcess & { out: () => string } {
+  const c = spawn('ip', ['netns', 'exec', where, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  c.stdout?.on('data', (d: Buffer) => {
+    out += d;
+  });
+  c.stderr?.on('data', (d: Buffer) => {
+    out += d;
+  });
+  ns.children.push(c);
+  return Object.assign(c, { out: () => out });
+}
+
+async function until(what: string, ms: number, ok: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+type Perf = { rate: number; sent: number; received: number; drops: number; perSecond: number; avgMs: number };
+
+function perfdhcp(ns: Ns, rate: number): Perf {
+  let text: string;
+  try {
+    text = sh('ip', ['netns', 'exec', ns.cli, 'perfdhcp', '-4', '-l', 'vcli', '-r', String(rate), '-R', '1000000', '-p', String(SECONDS), '10.250.0.1'], 60_000);
+  } catch (e) {
+    text = String((e as { stdout?: string }).stdout ?? ''); // perfdhcp exits 3 when packets were dropped
+  }
+  const block = text.split('***Statistics for: REQUEST-ACK***')[1] ?? '';
+  const num = (re: RegExp, s: string) => Number(re.exec(s)?.[1] ?? Number.NaN);
+  const sentDo = num(/sent packets: (\d+)/, text);
+  const recvDo = num(/received packets: (\d+)/, text);
+  const sent = num(/sent packets: (\d+)/, block);
+  const received = num(/received packets: (\d+)/, block);
+  return {
+    rate,
+    sent,
+    received,
+    drops: sentDo - recvDo + (sent - received),
+    perSecond: received / SECONDS,
+    avgMs: num(/avg delay: ([\d.]+) ms/, block),
+  };
+}
+
+async function dhcpRound(ns: Ns, w: string, server: 'gough' | 'dnsmasq'): Promise<Perf[]> {
+  const out: Perf[] = [];
+  for (const rate of RATES) {
+    // A fresh server per rate: empty lease table, same starting point for both.
+    rmSync(join(w, 'leases'), { recursive: true, force: true });
+    execFileSync('mkdir', ['-p', join(w, 'leases')]);
+    const c =
+      server === 'gough'
+        ? start(ns, ns.srv, process.execPath, [
+            '--input-type=module',
+            '-e',
+            `import * as p from ${JSON.stringify(PXE_INDEX)};
+             const r = new p.DhcpResponder({ mode: 'dhcp', serverId: '10.250.0.1', subnet: '10.250.0.0/16', router: '10.250.0.1',
+               dns: ['10.250.0.1'], range: { start: '10.250.1.0', end: '10.250.255.254' }, leaseSeconds: 3600, httpPort: 8081, discover: true, hosts: [] });
+             const s = await p.DhcpServer.listen({ responder: r, leases: new p.LeaseFile(${JSON.stringify(join(w, 'leases', 'gough.json'))}) });
+             console.log('READY'); process.on('SIGTERM', async () => { await s.close(); process.exit(0); });`,
+          ])
+        : start(ns, ns.srv, 'dnsmasq', [`--conf-file=${join(w, 'dnsmasq.conf')}`, '--keep-in-foreground', `--pid-file=${join(w, 'dnsmasq.pid')}`]);
+    await until(`${server} to start`, 10_000, () => /READY|started, version/.test(c.out()));
+    // Warm-up (ARP for the relay address, JIT): not measured.
+    try {
+      sh('ip', ['netns', 'exec', ns.cli, 'perfdhcp', '-4', '-l', 'vcli', '-r', '100', '-R', '1000000', '-p', '1', '10.250.0.1']);
+    } catch {
+      // drops during warm-up do not matter
+    }
+    out.push(perfdhcp(ns, rate));
+    await stop(c);
+  }
+  return out;
+}
+
+async function tftpRound(ns: Ns, w: string, options: string[]): Promise<number> {
+  const t0 = performance.now();
+  const codes = await Promise.all(
+    Array.from(
+      { length: CLIENTS },
+      (_, i) =>
+        new Promise<number>((resolve) => {
+          const c = spawn('ip', ['netns', 'exec', ns.cli, 'atftp', ...options.flatMap((o) => ['--option', o]), '-g', '-r', 'file.bin', '-l', join(w, 'out', `f${i}`), '10.250.0.1'], {
+            stdio: 'ignore',
+          });
+          c.on('exit', (code) => resolve(code ?? -1));
+        }),
+    ),
+  );
+  const ms = performance.now() - t0;
+  const failed = codes.filter((c) => c !== 0).length;
+  if (failed > 0) throw new Error(`${failed} of ${CLIENTS} TFTP clients failed`);
+  return ms;
+}
+
+export const benchmark: Benchmark = {
+  name: 'pxe',
+  title: 'Built-in PXE: DHCP vs dnsmasq (perfdhcp), TFTP vs tftpd-hpa (100 concurrent 1 MiB fetches)',
+  async run(print) {
+    if (process.getuid?.() !== 0) throw new Error('The pxe benchmark needs root (network namespaces)');
+    const w = mkdtempSync(join(tmpdir(), 'gough-bench-pxe-'));
+    writeFileSync(
+      join(w, 'dnsmasq.conf'),
+      [
+        'port=0',
+        'interface=vsrv',
+        'bind-interfaces',
+        'dhcp-range=10.250.1.0,10.250.255.254,255.255.0.0,1h',
+        'dhcp-option=option:router,10.250.0.1',
+        'dhcp-option=option:dns-server,10.250.0.1',
+        `dhcp-leasefile=${join(w, 'leases', 'dnsmasq.leases')}`,
+        'dhcp-authoritative',
+        'dhcp-lease-max=100000',
+        'no-ping',
+        'user=root',
+        'log-facility=-',
+        '',
+      ].join('\n'),
+    );
+    const ns = netns();
+    try {
+      print(`DHCP: perfdhcp -4 (as a relay) at each rate for ${SECONDS} s, new clients (MACs) every exchange; /16 pool.`);
+      print('');
+      const g = await dhcpRound(ns, w, 'gough');
+      const d = await dhcpRound(ns, w, 'dnsmasq');
+      print(
+          table(
+            ['rate (DORA/s)', 'Gough ACKs/s', 'Gough drops', 'Gough RA avg ms', 'dnsmasq ACKs/s', 'dnsmasq drops', 'dnsmasq RA avg ms'],
+            RATES.map((r, i) => [r, g[i]?.perSecond ?? 0, g[i]?.drops ?? 0, g[i]?.avgMs ?? 0, d[i]?.perSecond ?? 0, d[i]?.drops ?? 0, d[i]?.avgMs ?? 0]),
+          ).join('\n'),
+      );
+      const best = (xs: Perf[]) => Math.max(0, ...xs.filter((x) => x.drops === 0).map((x) => x.perSecond));
+      const gb = best(g);
+      const db = best(d);
+      print('');
+      print(`max exchanges/s with 0 drops: Gough ${gb.toFixed(0)}, dnsmasq ${db.toFixed(0)}, ratio ${db > 0 ? (gb / db).toFixed(2) : 'n/a'}×`);
+
+      // TFTP
+      execFileSync('mkdir', ['-p', join(w, 'root'), join(w, 'out')]);
+      writeFileSync(join(w, 'root', 'file.bin'), randomBytes(1024 * 1024));
+      execFileSync('chmod', ['-R', 'a+rX', join(w, 'root')]);
+      const gough = start(ns, ns.srv, process.execPath, [
+        '--input-type=module',
+        '-e',
+        `import * as p from ${JSON.stringify(PXE_INDEX)};
+         const s = await p.TftpServer.listen({ root: ${JSON.stringify(join(w, 'root'))} });
+         console.log('READY'); process.on('SIGTERM', async () => { await s.close(); process.exit(0); });`,
+      ]);
+      await until('Gough TFTP', 10_000, () => gough.out().includes('READY'));
+      const rows: (string | number)[][] = [];
+      const opts = { 'blksize 1468': ['blksize 1468'], 'no options (512 B)': [] as string[] };
+      const gt: Record<string, number> = {};
+      for (const [label, o] of Object.entries(opts)) gt[label] = await tftpRound(ns, w, o);
+      const gWin = await tftpRound(ns, w, ['blksize 1468', 'windowsize 8']);
+      await stop(gough);
+      const hpa = start(ns, ns.srv, 'in.tftpd', ['-L', '-s', join(w, 'root'), '-a', '10.250.0.1:69', '-u', 'root']);
+      await new Promise((r) => setTimeout(r, 300));
+      for (const [label, o] of Object.entries(opts)) {
+        const hm = await tftpRound(ns, w, o);
+        const gm = gt[label] ?? Number.NaN;
+        rows.push([label, CLIENTS / (gm / 1000), CLIENTS / (hm / 1000), gm, hm, hm / gm]);
+      }
+      await stop(hpa);
+      print('');
+      print(`TFTP: ${CLIENTS} concurrent atftp clients, 1 MiB each (MiB/s = ${CLIENTS} MiB / wall time, client start-up included)`);
+      print('');
+      print(table(['client options', 'Gough MiB/s', 'tftpd-hpa MiB/s', 'Gough ms', 'tftpd-hpa ms', 'ratio'], rows).join('\n'));
+      print('');
+      print(`Gough with windowsize 8 (RFC 7440; tftpd-hpa has none): ${(CLIENTS / (gWin / 1000)).toFixed(1)} MiB/s, ${gWin.toFixed(0)} ms`);
+    } finally {
+      for (const c of ns.children) await stop(c);
+      for (const n of [ns.srv, ns.cli]) {
+        try {
+          sh('ip', ['netns', 'del', n]);
+        } catch {
+          // gone
+        }
+      }
+      rmSync(w, { recursive: true, force: true });
+    }
+  },
+};
