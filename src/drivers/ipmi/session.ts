@@ -345,6 +345,22 @@ function rmcpFailure(target: string, step: string, status: number, privilege: Pr
   return new GoughError('bad-response', `BMC "${target}" refused the session: ${detail}`, { retry: { kind: 'backoff' } });
 }
 
+/**
+ * Some BMCs (pyghmi) never answer RAKP 1 for a user they do not know. The BMC did answer Open Session, so say so:
+ * still `unreachable` (a lossy link looks the same), but the message names the likely cause.
+ */
+async function silentAfterOpen<T>(t: UdpTransport, user: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof GoughError) || e.code !== 'unreachable') throw e;
+    throw new GoughError('unreachable', `BMC "${t.target}" answered Open Session but not RAKP 1: it may not know user "${user}"`, {
+      retry: { kind: 'backoff' },
+      cause: e,
+    });
+  }
+}
+
 async function login(t: UdpTransport, a: LoginInput, x: Exchange): Promise<Established> {
   const consoleSessionId = randomInt(1, 0xffffffff);
   const role = 0x10 | a.privilege; // name-only lookup
@@ -385,22 +401,24 @@ async function login(t: UdpTransport, a: LoginInput, x: Exchange): Promise<Estab
   tag = (tag + 1) & 0xff;
   const rakp1Tag = tag;
   const consoleRandom = randomBytes(16);
-  const rakp2 = await t.exchange(
-    () =>
-      setup(
-        PAYLOAD.rakp1,
-        encodeRakp1({ tag: rakp1Tag, managedSessionId: open.managedSessionId, consoleRandom, role, username: a.username }),
-      ),
-    (d) => {
-      const body = setupReply(d, PAYLOAD.rakp2);
-      if (!body) return undefined;
-      const r = decodeRakp2(body);
-      if (r.tag !== rakp1Tag) return undefined;
-      if (r.status !== 0) throw rmcpFailure(t.target, 'RAKP 2', r.status, a.privilege, a.userLabel);
-      if (r.consoleSessionId !== consoleSessionId) return undefined;
-      return r;
-    },
-    x,
+  const rakp2 = await silentAfterOpen(t, a.userLabel, () =>
+    t.exchange(
+      () =>
+        setup(
+          PAYLOAD.rakp1,
+          encodeRakp1({ tag: rakp1Tag, managedSessionId: open.managedSessionId, consoleRandom, role, username: a.username }),
+        ),
+      (d) => {
+        const body = setupReply(d, PAYLOAD.rakp2);
+        if (!body) return undefined;
+        const r = decodeRakp2(body);
+        if (r.tag !== rakp1Tag) return undefined;
+        if (r.status !== 0) throw rmcpFailure(t.target, 'RAKP 2', r.status, a.privilege, a.userLabel);
+        if (r.consoleSessionId !== consoleSessionId) return undefined;
+        return r;
+      },
+      x,
+    ),
   );
   const ctx: RakpContext = {
     consoleSessionId,

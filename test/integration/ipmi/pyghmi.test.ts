@@ -2,12 +2,15 @@
  * The same driver operations against a second, independent BMC implementation: pyghmi's server
  * (Debian python3-pyghmi), which has no power cycle and its own session-ID and sequence behaviour.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../../src/cli/secrets.js';
 import { IpmiPowerDriver, IpmiSession, getChassisStatus } from '../../../src/drivers/ipmi/index.js';
 import { type Bmc, GoughError } from '../../../src/model/index.js';
 import { type PyghmiBmc, startPyghmiBmc } from '../../support/pyghmi-bmc.js';
 
+const run = promisify(execFile);
 const resolver = createSecretResolver({ IPMI_PW: 'secret', IPMI_BAD: 'not-secret-at-all' });
 const fast = { spacingMs: 0, pollIntervalMs: 100, timeoutMs: 300, retries: 2, verifyDeadlineMs: 5000 };
 
@@ -31,6 +34,8 @@ describe('IPMI driver against pyghmi fakebmc (python3-pyghmi)', () => {
     await driver.set(target, 'on');
     await driver.set(target, 'on');
     expect(await driver.status(target)).toBe('on');
+    const { stdout } = await run('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(bmc.port), '-U', 'admin', '-P', 'secret', 'chassis', 'power', 'status']);
+    expect(stdout).toContain('Chassis Power is on');
     await driver.set(target, 'off');
     await driver.set(target, 'off');
     expect(await bmc.actions()).toEqual(['power on', 'power off']);
@@ -68,6 +73,15 @@ describe('IPMI driver against pyghmi fakebmc (python3-pyghmi)', () => {
     expect(e).toBeInstanceOf(GoughError);
     expect((e as GoughError).code).toBe('auth-failed');
     expect((e as GoughError).message).not.toContain('not-secret-at-all');
+    await d.close();
+  });
+
+  it('names the likely cause when pyghmi ignores RAKP 1 for an unknown user', async () => {
+    const d = new IpmiPowerDriver(resolver, fast);
+    const e = await d.status({ ...target, username: 'nobody' }).catch((x: unknown) => x);
+    // pyghmi drops RAKP 1 for unknown users silently: indistinguishable from a lossy link, so retried with backoff
+    expect((e as GoughError).code).toBe('unreachable');
+    expect((e as GoughError).message).toContain('may not know user "nobody"');
     await d.close();
   });
 
