@@ -32,6 +32,7 @@ export const benchmark: Benchmark = {
       const site = desired.sites.find((s) => s.metadata.name === host.spec.site);
       const template = desired.templates.find((t) => t.metadata.name === host.spec.template);
       if (site === undefined) throw new Error(`site of "${sample}" not found`);
+      (globalThis as { gc?: () => void }).gc?.();
       const hosts = Array.from({ length: HOSTS }, (_, i) => variant(host, i));
       let bytes = 0;
       const m = await measure(() => {
