@@ -11,7 +11,7 @@
  * The API key never appears in errors or logs: messages are scrubbed of every part of it.
  */
 import type { Logger } from 'pino';
-import { GoughError, scrubSecrets, type ErrorCode, type Retry } from '../../model/index.js';
+import { GoughError, isGoughError, scrubSecrets, type ErrorCode, type Retry } from '../../model/index.js';
 import { type MaasCredentials, oauthHeader, parseApiKey } from './oauth.js';
 import {
   type MaasEvent,
@@ -345,7 +345,15 @@ export class MaasClient {
   async #request(method: string, url: string, body: URLSearchParams | undefined, name: string, opts: MaasCallOptions): Promise<unknown> {
     const display = url.slice(this.baseUrl.length) || url;
     for (let attempt = 0; ; attempt++) {
-      const res = await this.#once(method, url, body, display, opts);
+      let res: Response;
+      try {
+        res = await this.#once(method, url, body, display, opts);
+      } catch (e) {
+        // A GET on a kept-alive connection the server closed meanwhile is resent once on a fresh connection; a
+        // POST never is (it may have acted).
+        if (method !== 'GET' || attempt > 0 || !isGoughError(e) || e.code !== 'unreachable' || !/SOCKET|ECONNRESET|EPIPE/.test(e.message)) throw e;
+        continue;
+      }
       const text = await res.text();
       const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
       this.#logger?.debug({ method, path: display.split('?')[0], op: name, status: res.status, attempt }, 'maas request');

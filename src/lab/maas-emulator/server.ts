@@ -153,7 +153,7 @@ export class EmulatorServer {
         }
       });
     });
-    this.server.keepAliveTimeout = 5000;
+    this.server.keepAliveTimeout = 30_000;
   }
 
   get log(): readonly RequestLogEntry[] {

@@ -116,6 +116,19 @@ describe('MaasClient error classification', () => {
     expect((await err(p)).code).toBe('aborted');
   });
 
+  it('resends a GET once when the server closed the kept-alive connection, never a POST', async () => {
+    const closed = () => new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+    const get = fake([closed(), json([machine])]);
+    expect(await get.client.listMachines()).toHaveLength(1);
+    expect(get.sent).toHaveLength(2);
+    const post = fake([closed(), json(machine)]);
+    expect((await err(post.client.release('abc123'))).code).toBe('unreachable');
+    expect(post.sent).toHaveLength(1);
+    const twice = fake([closed(), closed()]);
+    expect((await err(twice.client.listMachines())).code).toBe('unreachable');
+    expect(twice.sent).toHaveLength(2);
+  });
+
   it('never repeats any part of the API key, even when MAAS echoes it', async () => {
     const { client } = fake([text("Authorization Error: 'Invalid access token: TOKENKEY0000000000' for CONSUMERKEY0000000", 401)]);
     const e = await err(client.whoami());
