@@ -228,7 +228,7 @@ describe('IPMI driver against ipmi_sim (openipmi, ipmitool)', () => {
   it('keeps a cached session alive with Get Device ID while idle, and closes it after the idle limit', async () => {
     const proxy = await startDropProxy({ address: '127.0.0.1', port: fleet.bmcs[1]!.port });
     try {
-      const d = new IpmiPowerDriver(resolver, { ...fast, keepaliveMs: 1000, idleCloseMs: 3500 });
+      const d = new IpmiPowerDriver(resolver, { ...fast, keepaliveMs: 1000, idleCloseMs: 3000 });
       await d.status(bmcOf(proxy));
       const afterLogin = proxy.forwarded();
       await new Promise((r) => setTimeout(r, 2300));
