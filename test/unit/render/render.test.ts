@@ -215,6 +215,12 @@ describe('renderHost output', () => {
     expect(r.userData).not.toContain('/etc/gough/agent.yaml');
   });
 
+  it('raw blocks keep other template languages literal', () => {
+    const t = template('raw', { cloudConfig: { runcmd: ["docker inspect --format '{% raw %}{{.State.Status}}{% endraw %}' {{ host.name }}"] } });
+    const r = ok(host('edge-01'), pxeSite(), t);
+    expect(parse(r.userData)).toEqual({ runcmd: ["docker inspect --format '{{.State.Status}}' edge-01"] });
+  });
+
   it('host vars override template defaults', () => {
     const a = ok(host('e', { vars: { zone: 'a' } }), pxeSite(), edgeTemplate);
     const b = ok(host('e', { vars: { zone: 'a', ntpServer: 'ntp.example' } }), pxeSite(), edgeTemplate);
