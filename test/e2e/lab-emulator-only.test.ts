@@ -2,15 +2,14 @@
  * `gough lab --emulator-only` (built CLI): the MAAS emulator with the example repo's MAAS hosts as machines,
  * its URL and key printed, `gough plan --observed lab` against it, and SIGTERM leaving nothing running.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, ROOT, ensureBuilt } from '../unit/lab/built-cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -28,7 +27,7 @@ describe('gough lab --emulator-only and usage (built CLI)', () => {
   let child: ChildProcess | undefined;
 
   beforeAll(() => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+    ensureBuilt();
   });
   afterAll(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');

@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DaemonEvent, DaemonSnapshot } from '../../src/daemon/view.js';
 import { launchBrowser } from '../unit/http/browser.js';
+import { BIN, ROOT, ensureBuilt } from '../unit/lab/built-cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'dist', 'cli', 'bin.js');
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -70,7 +69,7 @@ describe('gough lab (built CLI, MAAS emulator, chromium)', () => {
   let statusPort = 0;
 
   beforeAll(async () => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+    ensureBuilt();
     statusPort = await freePort();
     child = spawn(process.execPath, [BIN, 'lab', '--port', String(statusPort), '--state-dir', state, '--speed', 'fast'], {
       cwd: ROOT,
