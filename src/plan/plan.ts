@@ -39,8 +39,10 @@ const DISRUPTIVE_KINDS: ReadonlySet<ActionKind> = new Set(['redeploy', 'release'
 type PolicyState = {
   policy: Policy;
   name: string;
-  /** Index of every selected host (into the sorted host list). */
-  selected: number[];
+  /** 1 for each selected host (indexed like the sorted host list). */
+  mask: Uint8Array;
+  /** How many hosts the policy selects. */
+  selected: number;
   /** maxUnavailable: how many more hosts may go down; undefined when the policy has no maxUnavailable. */
   budget?: number;
   limit?: number;
@@ -223,19 +225,26 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
   // ---- policies: selections and limits, once per plan -------------------------------------------------------------
   const policies = [...desired.policies].sort((a, b) => compareStrings(a.metadata.name, b.metadata.name));
   const states: PolicyState[] = [];
-  const policiesOfHost: number[][] = hosts.map(() => []);
   for (const policy of policies) {
-    const selected: number[] = [];
+    // one pass over the hosts per policy: membership, and the counts maxUnavailable and rollout need
     const matches = compileSelector(policy.spec.selector);
+    const mask = new Uint8Array(hosts.length);
+    let selected = 0;
+    let down = 0;
+    let flying = 0;
     for (let i = 0; i < hosts.length; i++) {
-      if (matches(hosts[i]!)) {
-        selected.push(i);
-        policiesOfHost[i]!.push(states.length);
-      }
+      const h = hosts[i]!;
+      if (!matches(h)) continue;
+      mask[i] = 1;
+      selected++;
+      if (h.spec.state === 'deployed' && h.spec.power === 'on' && up[i] === 0) down++;
+      const flights = inFlightByHost.get(h.metadata.name);
+      if (flights) for (const f of flights) if (DISRUPTIVE_KINDS.has(f.kind)) flying++;
     }
     const st: PolicyState = {
       policy,
       name: policy.metadata.name,
+      mask,
       selected,
       alreadyDown: 0,
       inFlightDisruptive: 0,
@@ -244,22 +253,13 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
       windows: new Map(),
     };
     if (policy.spec.maxUnavailable !== undefined) {
-      const { limit, note } = maxUnavailableLimit(policy.spec.maxUnavailable, selected.length);
-      let down = 0;
-      for (const i of selected) {
-        const h = hosts[i]!;
-        if (h.spec.state === 'deployed' && h.spec.power === 'on' && up[i] === 0) down++;
-      }
+      const { limit, note } = maxUnavailableLimit(policy.spec.maxUnavailable, selected);
       st.limit = limit;
       st.alreadyDown = down;
       st.budget = limit - down;
       if (note !== undefined) st.limitNote = note;
     }
     if (policy.spec.rollout) {
-      let flying = 0;
-      for (const i of selected) {
-        for (const f of inFlightByHost.get(hosts[i]!.metadata.name) ?? []) if (DISRUPTIVE_KINDS.has(f.kind)) flying++;
-      }
       st.inFlightDisruptive = flying;
       st.batchLeft = policy.spec.rollout.batchSize - flying;
     }
@@ -287,10 +287,9 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
         message: `${failed.kind} failed after ${failed.attempts} attempt${failed.attempts === 1 ? '' : 's'} (${err}): run "gough retry ${action.host}" or change the host's spec to try again`,
       });
     }
-    const mine = policiesOfHost[c.index]!;
     if (action.disruptive) {
-      for (const pi of mine) {
-        const st = states[pi]!;
+      for (const st of states) {
+        if (st.mask[c.index] === 0) continue;
         const spec = st.policy.spec;
         const named = `Policy "${st.name}"`;
         if (spec.protect) reasons.push({ kind: 'protected', policy: st.name, message: `${named} protects this host from disruptive actions` });
@@ -322,7 +321,7 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
           reasons.push({
             kind: 'max-unavailable',
             policy: st.name,
-            message: `${named} allows at most ${st.limit} of its ${st.selected.length} hosts unavailable${note}: ${st.alreadyDown} already down, ${st.limit! - st.alreadyDown - st.budget} taken by this plan`,
+            message: `${named} allows at most ${st.limit} of its ${st.selected} hosts unavailable${note}: ${st.alreadyDown} already down, ${st.limit! - st.alreadyDown - st.budget} taken by this plan`,
           });
         }
         if (st.batchLeft !== undefined && st.batchLeft < 1) {
@@ -337,8 +336,8 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
     if (reasons.length === 0) {
       actions.push(action);
       if (action.disruptive) {
-        for (const pi of mine) {
-          const st = states[pi]!;
+        for (const st of states) {
+          if (st.mask[c.index] === 0) continue;
           if (st.budget !== undefined && c.up) st.budget--;
           if (st.batchLeft !== undefined) st.batchLeft--;
         }
