@@ -3,7 +3,7 @@
  * Gough's TFTP against tftpd-hpa (100 concurrent atftp clients fetching 1 MiB). Needs root and the Debian packages
  * kea-admin, dnsmasq, tftpd-hpa, atftp, iproute2. Figures are printed, never asserted.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type Benchmark, table } from './harness.js';
 
 const PXE_INDEX = fileURLToPath(new URL('../drivers/pxe/index.js', import.meta.url));
-const RATES = [500, 1000, 2000, 4000, 8000];
+const RATES = (process.env.GOUGH_BENCH_PXE_RATES ?? '500,1000,2000,4000,8000').split(',').map(Number);
 const SECONDS = 3;
 const CLIENTS = 100;
 
@@ -71,13 +71,16 @@ async function until(what: string, ms: number, ok: () => boolean): Promise<void>
 
 type Perf = { rate: number; sent: number; received: number; drops: number; perSecond: number; avgMs: number };
 
-function perfdhcp(ns: Ns, rate: number): Perf {
-  let text: string;
-  try {
-    text = sh('ip', ['netns', 'exec', ns.cli, 'perfdhcp', '-4', '-l', 'vcli', '-r', String(rate), '-R', '1000000', '-p', String(SECONDS), '10.250.0.1'], 60_000);
-  } catch (e) {
-    text = String((e as { stdout?: string }).stdout ?? ''); // perfdhcp exits 3 when packets were dropped
-  }
+/** Runs a command without blocking the event loop (server output pipes must keep draining). */
+function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs }, (_e, stdout) => resolve(stdout));
+  });
+}
+
+async function perfdhcp(ns: Ns, rate: number): Promise<Perf> {
+  // perfdhcp exits 3 when packets were dropped; its statistics are on stdout either way.
+  const text = await run('ip', ['netns', 'exec', ns.cli, 'perfdhcp', '-4', '-l', 'vcli', '-r', String(rate), '-R', '1000000', '-p', String(SECONDS), '10.250.0.1']);
   const block = text.split('***Statistics for: REQUEST-ACK***')[1] ?? '';
   const num = (re: RegExp, s: string) => Number(re.exec(s)?.[1] ?? Number.NaN);
   const sentDo = num(/sent packets: (\d+)/, text);
@@ -114,13 +117,11 @@ async function dhcpRound(ns: Ns, w: string, server: 'gough' | 'dnsmasq'): Promis
         : start(ns, ns.srv, 'dnsmasq', [`--conf-file=${join(w, 'dnsmasq.conf')}`, '--keep-in-foreground', `--pid-file=${join(w, 'dnsmasq.pid')}`]);
     await until(`${server} to start`, 10_000, () => /READY|started, version/.test(c.out()));
     // Warm-up (ARP for the relay address, JIT): not measured.
-    try {
-      sh('ip', ['netns', 'exec', ns.cli, 'perfdhcp', '-4', '-l', 'vcli', '-r', '100', '-R', '1000000', '-p', '1', '10.250.0.1']);
-    } catch {
-      // drops during warm-up do not matter
-    }
-    out.push(perfdhcp(ns, rate));
+    await run('ip', ['netns', 'exec', ns.cli, 'perfdhcp', '-4', '-l', 'vcli', '-r', '100', '-R', '1000000', '-p', '1', '10.250.0.1']);
+    const r = await perfdhcp(ns, rate);
+    out.push(r);
     await stop(c);
+    if (r.received === 0) process.stderr.write(`${server} answered nothing at ${rate}/s; its output:\n${c.out().slice(-2000)}\n`);
   }
   return out;
 }
