@@ -1,7 +1,6 @@
 /**
  * `npm run bench -- maas`: observe 1,000 and 10,000 MAAS machines (one `GET machines/` + parse + map by MAC)
- * against the MAAS emulator running in a child process (`gough maas-emulator --machines N`), so the RSS printed
- * is the observer's own.
+ * against the MAAS emulator running in a child process, so the RSS printed is the observer's own.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { MaasClient, MaasProvisioner, mapObserved } from '../drivers/maas/index.js';
@@ -23,11 +22,20 @@ function hostsFor(n: number): Host[] {
   });
 }
 
+/** Runs the emulator alone in a child process (only `lab/`, not the whole CLI), with machines emu-00001… deployed. */
 async function startChild(n: number, apiKey: string): Promise<{ child: ChildProcess; url: string }> {
-  const bin = new URL('../cli/bin.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [bin, 'maas-emulator', '--machines', String(n), '--initial', 'deployed', '--port', '0', '--api-key', apiKey], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const lab = new URL('../lab/index.js', import.meta.url).href;
+  const script = `
+    const { startMaasEmulator } = await import(${JSON.stringify(lab)});
+    const n = ${n};
+    const machines = Array.from({ length: n }, (_, k) => {
+      const hex = (k + 1).toString(16).padStart(6, '0');
+      return { hostname: 'emu-' + String(k + 1).padStart(5, '0'), macs: ['02:00:00:' + hex.slice(0, 2) + ':' + hex.slice(2, 4) + ':' + hex.slice(4, 6)], status: 'deployed' };
+    });
+    const emu = await startMaasEmulator({ port: 0, machines, apiKey: ${JSON.stringify(apiKey)} });
+    process.stdout.write('listening on ' + emu.url + '\\n');
+    process.once('SIGTERM', () => emu.close().then(() => process.exit(0)));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -35,7 +43,7 @@ async function startChild(n: number, apiKey: string): Promise<{ child: ChildProc
       const m = /listening on (\S+)/.exec(out);
       if (m?.[1]) resolve(m[1]);
     });
-    child.once('exit', (code) => reject(new Error(`maas-emulator exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`MAAS emulator child exited with ${code}`)));
   });
   return { child, url };
 }
