@@ -76,18 +76,7 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
         pf = parseFile(await reader.read(e.path, signal ? { signal } : {}));
       } catch (err) {
         signal?.throwIfAborted();
-        const code =
-          err instanceof GoughError && (err.code === 'yaml-limit' || err.code === 'file-read') ? err.code : 'file-read';
-        const message =
-          err instanceof GoughError
-            ? err.message
-            : `Cannot read file: ${err instanceof Error ? err.message : String(err)}`;
-        parsed[i] = {
-          format: 1,
-          exact: true,
-          docs: [],
-          diagnostics: [{ line: 1, col: 1, severity: 'error', code, message }],
-        };
+        parsed[i] = unreadable(err);
         continue;
       }
       parsed[i] = pf;
@@ -359,6 +348,15 @@ function lookup(doc: ParsedDoc, path: readonly (string | number)[]): FilePos {
     if (p) return p;
   }
   return doc.at;
+}
+
+/** A file the reader could not hand over: a diagnostic instead of documents. */
+function unreadable(err: unknown): ParsedFile {
+  const code =
+    err instanceof GoughError && (err.code === 'yaml-limit' || err.code === 'file-read') ? err.code : 'file-read';
+  const message =
+    err instanceof GoughError ? err.message : `Cannot read file: ${err instanceof Error ? err.message : String(err)}`;
+  return { format: 1, exact: true, docs: [], diagnostics: [{ line: 1, col: 1, severity: 'error', code, message }] };
 }
 
 /** Places diagnostics of fast-parsed files: re-reads each such file once and parses it with positions. */

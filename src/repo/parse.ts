@@ -215,7 +215,9 @@ const AMBIGUOUS_SCALAR = /(?:^|[\s,[{:-])[-+]?[0-9][0-9_]*_[0-9_]*(?:[\s,\]}]|$)
  * a syntax error, anchors/aliases/tags, too deep, any problem in any document, or a name it cannot locate.
  */
 function parseFast(text: string): ParsedFile | undefined {
-  if (ANCHOR_ALIAS_TAG.test(text) || AMBIGUOUS_SCALAR.test(text)) return undefined;
+  if (ANCHOR_ALIAS_TAG.test(text)) return undefined;
+  if ((text.includes('_') || text.includes('=') || text.includes('<<')) && AMBIGUOUS_SCALAR.test(text))
+    return undefined;
   let raw: unknown[];
   try {
     raw = loadAll(text, undefined, { schema: CORE_SCHEMA });

@@ -46,6 +46,7 @@ export function isHiddenPath(path: string): boolean {
 const SYMLINK_MESSAGE = 'File is a symlink: Gough never follows symlinks, commit the file itself';
 
 export function dirReader(root: string): FileReader {
+  const chunk = new Uint8Array(64 * 1024);
   return {
     async list(opts = {}) {
       const out: FileEntry[] = [];
@@ -80,6 +81,9 @@ export function dirReader(root: string): FileReader {
         throw new GoughError('file-read', `Cannot read file: ${code ?? String(e)}`, { cause: e });
       }
       try {
+        // Read into a shared buffer first: most files fit, which saves the fstat call.
+        let n = readSync(fd, chunk, 0, chunk.length, 0);
+        if (n < chunk.length) return chunk.slice(0, n);
         const st = fstatSync(fd);
         if (!st.isFile()) throw new GoughError('file-read', 'Not a regular file');
         if (st.size > MAX_FILE_BYTES) {
@@ -89,9 +93,10 @@ export function dirReader(root: string): FileReader {
           );
         }
         const buf = new Uint8Array(st.size);
-        let off = 0;
+        buf.set(chunk);
+        let off = n;
         while (off < buf.length) {
-          const n = readSync(fd, buf, off, buf.length - off, off);
+          n = readSync(fd, buf, off, buf.length - off, off);
           if (n === 0) break;
           off += n;
         }
