@@ -47,4 +47,16 @@ describe('IPMI driver with many BMCs at once (ipmi_sim)', () => {
     expect(s.ms).toBeGreaterThanOrEqual(2900);
     await driver.close();
   });
+
+  it('an aborted call on a silent BMC rejects at once with aborted', async () => {
+    const driver = new IpmiPowerDriver(createSecretResolver({ PW: 'secret' }), { timeoutMs: 1000, retries: 5 });
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const p = driver.status({ driver: 'ipmi', address: '127.0.0.1', port: silent.address().port, credentialsRef: { env: 'PW' } }, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 200);
+    const e = await p.catch((x: GoughError) => x);
+    expect((e as GoughError).code).toBe('aborted');
+    expect(performance.now() - t0).toBeLessThan(1000);
+    await driver.close();
+  });
 });
