@@ -1,4 +1,7 @@
 /** Behaviour under MAAS faults and at scale, client + provisioner against the emulator over real HTTP. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -228,5 +231,28 @@ describe('MAAS at scale (emulator over HTTP)', () => {
       expect(o?.macs?.[0]).toBe(h.spec.hardware.bootMac);
     }
     expect(byName.get('stray-01')).toMatchObject({ lifecycle: 'deployed', site: 'dc1' });
+  });
+});
+
+describe('the request log, read from outside the emulator', () => {
+  it('is served at /_emulator/log and appended to the log file as JSON lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gough-maas-log-'));
+    const logFile = join(dir, 'requests.jsonl');
+    const emu = await startMaasEmulator({ timeFactor: 0.01, logFile, machines: [{ hostname: 'solo', macs: ['02:00:00:00:77:01'], status: 'deployed' }] });
+    try {
+      const client = new MaasClient({ url: emu.url, apiKey: emu.apiKey });
+      const [m] = await client.listMachines();
+      await client.powerOff(m!.systemId, { stopMode: 'soft' });
+      const served = (await (await fetch(emu.url.replace(/\/MAAS$/, '/_emulator/log'))).json()) as unknown[];
+      const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+      expect(lines).toEqual(served);
+      expect(lines).toEqual([
+        expect.objectContaining({ method: 'GET', path: '/MAAS/api/2.0/machines/', status: 200 }),
+        expect.objectContaining({ method: 'POST', path: `/MAAS/api/2.0/machines/${m!.systemId}/`, op: 'power_off', systemId: m!.systemId, host: 'solo', status: 200 }),
+      ]);
+    } finally {
+      await emu.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
