@@ -98,7 +98,8 @@ export function createHttpServer(opts: HttpServerOptions): DaemonHttpServer {
   };
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Prefixing (not resolving against a base) keeps `//host/x` a path instead of a host.
+    const url = new URL(`http://localhost${(req.url ?? '/').startsWith('/') ? req.url : '/'}`);
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (path === '/webhooks/github') {

@@ -367,7 +367,8 @@
   }
 
   function scheduleRefresh() {
-    if (refreshTimer === null) refreshTimer = setTimeout(refresh, 50);
+    // Bursts of events (a rollout) become one request every 150 ms at most.
+    if (refreshTimer === null) refreshTimer = setTimeout(refresh, 150);
   }
 
   function startPolling() {

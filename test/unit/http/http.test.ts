@@ -143,6 +143,19 @@ describe('createHttpServer', () => {
       expect(r.status, m[1]).toBe(200);
     }
     expect((await fetch(`${base}/ui/../../../etc/passwd`)).status).toBe(404);
+    const raw = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const { port } = new URL(base);
+        request({ host: '127.0.0.1', port, path }, (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end();
+      });
+    expect(await raw('//example.com/')).toBe(404);
+    expect(await raw('/ui/%2e%2e/http.ts')).toBe(404);
+    expect(await raw('/ui/app.js')).toBe(200);
   });
 
   it('streams daemon events as server-sent events', async () => {
