@@ -2,7 +2,9 @@
  * Full logins against an in-test RMCP+ BMC (built from Gough's codec): cipher suite 17, which no real peer here
  * offers; privilege fallback ADMINISTRATOR → OPERATOR; a busy BMC; a USER-only account.
  */
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/main.js';
 import { createSecretResolver } from '../../../src/cli/secrets.js';
 import { IpmiPowerDriver, IpmiSession, getChassisStatus, getDeviceId } from '../../../src/drivers/ipmi/index.js';
 import { type Bmc, GoughError } from '../../../src/model/index.js';
@@ -129,5 +131,23 @@ describe('RMCP+ sessions against an in-test BMC', () => {
     await d.set(target(b), 'off');
     expect(performance.now() - t0).toBeGreaterThanOrEqual(390);
     await d.close();
+  });
+
+  it('gough bmc --cipher 17 powers on a suite-17 BMC', async () => {
+    const b = await bmcWith({});
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (d) => {
+      out += String(d);
+    });
+    const code = await main(['bmc', 'on', '--cipher', '17', '--json', '--address', `127.0.0.1:${b.port}`, '--password-env', 'PW'], {
+      stdout,
+      stderr: new PassThrough(),
+      env: { PW: 'secret' },
+      cwd: process.cwd(),
+    });
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({ bmc: `127.0.0.1:${b.port}`, action: 'on', power: 'on' });
+    expect(b.power).toBe('on');
   });
 });
