@@ -246,6 +246,15 @@ describe('the request log, read from outside the emulator', () => {
       const served = (await (await fetch(emu.url.replace(/\/MAAS$/, '/_emulator/log'))).json()) as unknown[];
       const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
       expect(lines).toEqual(served);
+      // Faults can be set from outside too.
+      const set = await fetch(emu.url.replace(/\/MAAS$/, '/_emulator/faults'), { method: 'POST', body: JSON.stringify({ ops: { list: { count: 1, status: 503, retryAfter: 0 } } }) });
+      expect(set.status).toBe(200);
+      await client.listMachines();
+      const after = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { status: number; fault?: boolean });
+      expect(after.slice(2).map((e) => [e.status, e.fault ?? false])).toEqual([
+        [503, true],
+        [200, false],
+      ]);
       expect(lines).toEqual([
         expect.objectContaining({ method: 'GET', path: '/MAAS/api/2.0/machines/', status: 200 }),
         expect.objectContaining({ method: 'POST', path: `/MAAS/api/2.0/machines/${m!.systemId}/`, op: 'power_off', systemId: m!.systemId, host: 'solo', status: 200 }),
