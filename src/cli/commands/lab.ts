@@ -19,6 +19,7 @@ import type { DesiredHost, DesiredState, Site } from '../../model/index.js';
 import { plan } from '../../plan/index.js';
 import { renderPlanMarkdown } from '../../report/index.js';
 import { formatDiagnostic, hasErrors, loadDirectory, loadRepo } from '../../repo/index.js';
+import type { ParsedFile } from '../../repo/index.js';
 import type { CliIo, Command } from '../command.js';
 import { EXIT } from '../command.js';
 import { createLogger } from '../logger.js';
@@ -125,6 +126,9 @@ function provisionerFor(site: Site, emulator: { url: string; apiKey: string }, l
  * Writes `comments/<revision>.md`: the Markdown Gough would post on a pull request at `revision` — the plan of
  * each lab site against what the emulator shows now, or the revision's errors when it is invalid.
  */
+/** Parsed files by blob id for the comment previews (blobs never change, so entries never go stale). */
+const commentCache = new Map<string, ParsedFile>();
+
 async function writeComment(
   paths: LabPaths,
   revision: string,
@@ -134,7 +138,7 @@ async function writeComment(
 ): Promise<string | undefined> {
   if (!emulator) return undefined;
   const src = await GitSource.open({ path: paths.repo, branch: LAB_BRANCH });
-  const { desired, diagnostics } = await loadRepo(src.reader(revision), { revision, signal });
+  const { desired, diagnostics } = await loadRepo(src.reader(revision), { revision, signal, cache: commentCache });
   const parts: string[] = [];
   if (hasErrors(diagnostics)) {
     const errs = diagnostics.filter((d) => d.severity === 'error');
