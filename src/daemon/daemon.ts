@@ -161,7 +161,7 @@ export class Daemon implements DaemonView {
     if (t.watch && !this.#source.isRemote)
       this.#triggers.push(await watchBranch(this.#source.gitdir, this.config.repo.branch, () => this.requestPass('watch'), { debounceMs: 30 }));
     if (t.pollSeconds > 0) this.#triggers.push(pollTrigger(t.pollSeconds * 1000, () => this.requestPass('poll')));
-    if (t.cron) this.#triggers.push(cronTrigger(t.cron, () => this.requestPass('cron')));
+    if (t.cron) this.#triggers.push(await cronTrigger(t.cron, () => this.requestPass('cron')));
     this.requestPass('start');
   }
 

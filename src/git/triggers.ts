@@ -7,9 +7,7 @@
  */
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { watch } from 'chokidar';
 import git from 'isomorphic-git';
-import cron from 'node-cron';
 import { GoughError } from '../model/index.js';
 
 export type Trigger = { close(): Promise<void> };
@@ -42,6 +40,8 @@ export async function watchBranch(
       });
     }, debounceMs);
   };
+  // Loaded on use: most daemons (a remote repository) never watch, and start-up time matters after a crash.
+  const { watch } = await import('chokidar');
   const watcher = watch([join(gitdir, 'refs', 'heads'), join(gitdir, 'packed-refs')], {
     ignoreInitial: true,
     persistent: false,
@@ -57,7 +57,8 @@ export async function watchBranch(
   };
 }
 
-export function cronTrigger(expression: string, fire: () => void): Trigger {
+export async function cronTrigger(expression: string, fire: () => void): Promise<Trigger> {
+  const { default: cron } = await import('node-cron');
   if (!cron.validate(expression)) throw new GoughError('config-error', `Cannot schedule passes: "${expression}" is not a cron expression`);
   const task = cron.schedule(expression, () => fire(), { noOverlap: true });
   return {
