@@ -18,10 +18,14 @@ function newestMtime(dir: string): number {
 /** Runs `tsc -p tsconfig.build.json` unless dist/ is newer than every file of src/ (`npm test` builds first). */
 export function ensureBuilt(): void {
   const stamp = join(ROOT, 'dist', 'cli', 'commands', 'lab.js');
-  if (existsSync(BIN) && existsSync(stamp) && statSync(stamp).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
+  const fresh = (): boolean => existsSync(BIN) && existsSync(stamp) && statSync(stamp).mtimeMs >= newestMtime(join(ROOT, 'src'));
+  if (fresh()) return;
   try {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe', encoding: 'utf8' });
   } catch (e) {
+    // tsc still emits when files elsewhere have type errors (work in progress); `npm test` fails on those in
+    // its own build step. Here only a build that emitted nothing is fatal.
+    if (fresh()) return;
     const out = e as { stdout?: string; stderr?: string };
     throw new Error(`Cannot build the CLI (tsc -p tsconfig.build.json):\n${out.stdout ?? ''}${out.stderr ?? ''}`);
   }
