@@ -150,6 +150,7 @@ export async function startLab(opts: LabOptions, deps: LabDeps, io: LabIo): Prom
     out('Plan against it (the API key goes where the site\'s apiKeyRef points):');
     out(`  export ${keyVar}='${emulator.apiKey}'`);
     out(`  gough plan ${paths.repo} --observed lab --state-dir ${paths.root}`);
+    out(`  gough plan ${paths.repo} --observed maas --maas-url ${emulator.url}   # the same, naming the URL`);
     out('Press Ctrl-C to stop.');
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
