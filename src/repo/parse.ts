@@ -23,6 +23,7 @@ import { formatBytes, MAX_ALIAS_COUNT, MAX_DEPTH, MAX_DOCUMENTS, MAX_FILE_BYTES 
 import { describePointer, fromPointer, quoteValue, toPointer } from './pointer.js';
 import { type SchemaError, validatorOf } from './schemas.js';
 import { findLiteralSecrets } from './secrets.js';
+import { parseSimpleYaml } from './simple-yaml.js';
 
 /** 1-based line and column. */
 export type FilePos = [line: number, col: number];
@@ -215,6 +216,8 @@ const AMBIGUOUS_SCALAR = /(?:^|[\s,[{:-])[-+]?[0-9][0-9_]*_[0-9_]*(?:[\s,\]}]|$)
  * a syntax error, anchors/aliases/tags, too deep, any problem in any document, or a name it cannot locate.
  */
 function parseFast(text: string): ParsedFile | undefined {
+  const simple = parseSimpleYaml(text);
+  if (simple) return checkedFast(simple.map((d) => ({ data: d.data, at: d.namePos })));
   if (ANCHOR_ALIAS_TAG.test(text)) return undefined;
   if ((text.includes('_') || text.includes('=') || text.includes('<<')) && AMBIGUOUS_SCALAR.test(text))
     return undefined;
@@ -226,21 +229,35 @@ function parseFast(text: string): ParsedFile | undefined {
   }
   if (raw.length > MAX_DOCUMENTS) return undefined;
   const names = nameOffsets(text);
-  const docs: ParsedDoc[] = [];
+  const docs: { data: unknown; at: FilePos | undefined }[] = [];
   let n = 0;
   for (const data of raw) {
     if (data === null || data === undefined) continue;
-    if (dataDepthExceeded(data)) return undefined;
-    const a = analyse(data);
-    // Templates keep exact positions: their render errors can name any field.
-    if (a.problems.length > 0 || a.kind === undefined || a.kind === 'Template' || a.name === undefined)
-      return undefined;
+    const meta = (data as { metadata?: { name?: unknown } }).metadata;
+    const name = typeof meta?.name === 'string' ? meta.name : undefined;
     const at = names[n++];
-    if (at === undefined || !(text.startsWith(a.name, at.offset) || text.startsWith(a.name, at.offset + 1)))
-      return undefined;
-    docs.push({ kind: a.kind, name: a.name, valid: true, data, at: at.pos, pos: {} });
+    if (name === undefined || at === undefined) return undefined;
+    if (!(text.startsWith(name, at.offset) || text.startsWith(name, at.offset + 1))) return undefined;
+    docs.push({ data, at: at.pos });
   }
   if (n !== names.length) return undefined;
+  return checkedFast(docs);
+}
+
+/** The per-document checks for fast-parsed documents; undefined (take the exact path) at the first problem. */
+function checkedFast(raw: readonly { data: unknown; at: FilePos | undefined }[]): ParsedFile | undefined {
+  if (raw.length > MAX_DOCUMENTS) return undefined;
+  const docs: ParsedDoc[] = [];
+  for (const { data, at } of raw) {
+    if (data === null || data === undefined) continue;
+    if (at === undefined || dataDepthExceeded(data)) return undefined;
+    const a = analyse(data);
+    // Templates keep exact positions: their render errors can name any field.
+    if (a.problems.length > 0 || a.kind === undefined || a.kind === 'Template' || a.name === undefined) {
+      return undefined;
+    }
+    docs.push({ kind: a.kind, name: a.name, valid: true, data, at, pos: {} });
+  }
   return { format: 1, exact: false, docs, diagnostics: [] };
 }
 
