@@ -12,6 +12,7 @@ const BENCHMARKS: readonly (() => Promise<Benchmark>)[] = [
   async () => (await import('./plan.js')).benchmark,
   async () => (await import('./ipmi.js')).benchmark,
   async () => (await import('./pxe.js')).benchmark,
+  async () => (await import('./git.js')).benchmark,
 ];
 
 const only = process.argv.slice(2);

@@ -13,13 +13,17 @@ export class DiskParseCache<T = unknown> {
   #get: Database.Statement;
   #put: Database.Statement;
   #pending = new Map<string, T>();
+  /** Entries read or written by this process (a running daemon re-loads without touching the disk). */
+  #memory = new Map<string, T>();
+  #memoryMax: number;
   #scheduled = false;
   #version: string;
   hits = 0;
   misses = 0;
 
-  constructor(path: string, opts: { version?: string } = {}) {
+  constructor(path: string, opts: { version?: string; memoryEntries?: number } = {}) {
     this.#version = opts.version ?? 'v1';
+    this.#memoryMax = opts.memoryEntries ?? 100_000;
     try {
       mkdirSync(dirname(path), { recursive: true });
       this.#db = new Database(path, { timeout: 5000 });
@@ -34,10 +38,10 @@ export class DiskParseCache<T = unknown> {
   }
 
   get(id: string): T | undefined {
-    const p = this.#pending.get(id);
-    if (p !== undefined) {
+    const m = this.#memory.get(id) ?? this.#pending.get(id);
+    if (m !== undefined) {
       this.hits++;
-      return p;
+      return m;
     }
     const r = this.#get.get(id, this.#version) as { json: string } | undefined;
     if (!r) {
@@ -45,10 +49,18 @@ export class DiskParseCache<T = unknown> {
       return undefined;
     }
     this.hits++;
-    return JSON.parse(r.json) as T;
+    const v = JSON.parse(r.json) as T;
+    this.#remember(id, v);
+    return v;
+  }
+
+  #remember(id: string, v: T): void {
+    if (this.#memory.size >= this.#memoryMax) this.#memory.clear();
+    this.#memory.set(id, v);
   }
 
   set(id: string, value: T): void {
+    this.#remember(id, value);
     this.#pending.set(id, value);
     if (!this.#scheduled) {
       this.#scheduled = true;
