@@ -26,8 +26,8 @@ import { ACTION_KINDS, BLOCK_KINDS, GoughError } from '../model/index.js';
 import { actionId } from './action-id.js';
 import { compareStrings, countingApprovers, describeApprovalRule, maxUnavailableLimit } from './policy.js';
 import { compileSelector } from './selector.js';
-import type { AgentCol, HostFacts, ObsPowerCol, SpecCol, TransitionRow } from './transitions.js';
-import { transitionFor } from './transitions.js';
+import type { AgentCol, ObsPowerCol, SpecCol, TransitionRow } from './transitions.js';
+import { matchRow } from './transitions.js';
 import type { WindowState } from './window.js';
 import { windowsState } from './window.js';
 
@@ -64,8 +64,9 @@ function shortHash(h: string | undefined): string {
   return h.length > 12 ? h.slice(0, 12) : h;
 }
 
-function fill(why: string, vars: Record<string, string>): string {
-  return why.replace(/\{(\w+)\}/g, (m, k: string) => vars[k] ?? m);
+function fill(why: string, value: (key: string) => string | undefined): string {
+  if (!why.includes('{')) return why;
+  return why.replace(/\{(\w+)\}/g, (m, k: string) => value(k) ?? m);
 }
 
 function obsPowerCol(o: ObservedHost | undefined): ObsPowerCol {
@@ -124,10 +125,13 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
   let sorted = true;
   for (let i = 1; i < hosts.length && sorted; i++) if (byName(hosts[i - 1]!, hosts[i]!) > 0) sorted = false;
   if (!sorted) hosts.sort(byName);
-  const allDesired = new Set(desired.hosts.map((h) => h.metadata.name));
+  const allDesired = new Set<string>();
+  for (const h of desired.hosts) allDesired.add(h.metadata.name);
   const siteTz = new Map(desired.sites.map((s) => [s.metadata.name, s.spec.timezone ?? 'UTC']));
 
-  const observedByName = new Map<string, ObservedHost[]>();
+  const observedByName = new Map<string, ObservedHost>();
+  /** Names the provider reports more than once (all their observations). */
+  const duplicates = new Map<string, ObservedHost[]>();
   const orphans: Orphan[] = [];
   for (const o of observed.hosts) {
     if (scope !== undefined && o.site !== undefined && o.site !== scope) continue;
@@ -137,9 +141,13 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
       orphans.push(orphan);
       continue;
     }
-    const list = observedByName.get(o.name);
-    if (list) list.push(o);
-    else observedByName.set(o.name, [o]);
+    const first = observedByName.get(o.name);
+    if (first === undefined) observedByName.set(o.name, o);
+    else {
+      const list = duplicates.get(o.name);
+      if (list) list.push(o);
+      else duplicates.set(o.name, [first, o]);
+    }
   }
   orphans.sort(
     (a, b) =>
@@ -166,12 +174,12 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
     const host = hosts[i]!;
     const name = host.metadata.name;
     const site = host.spec.site;
-    const obsList = observedByName.get(name);
-    const o = obsList?.length === 1 ? obsList[0] : undefined;
+    const obsList = duplicates.get(name);
+    const o = obsList ? undefined : observedByName.get(name);
     const flights = inFlightByHost.get(name);
     if (o && !flights && o.lifecycle === 'deployed' && o.power === 'on') up[i] = 1;
 
-    if (obsList && obsList.length > 1) {
+    if (obsList) {
       const ids = obsList.map((x) => x.provider.id).sort(compareStrings);
       waits.push({
         host: name,
@@ -182,22 +190,16 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
     }
 
     const specHash = desired.rendered.get(name)?.specHash;
-    const facts: HostFacts = {
-      desired: host.spec.state,
-      power: host.spec.power,
-      lifecycle: o ? o.lifecycle : 'absent',
-      obsPower: obsPowerCol(o),
-      spec: specCol(o, specHash),
-      agent: agentCol(o),
-    };
-    const row: TransitionRow | undefined = transitionFor(facts);
-    if (!row) throw new GoughError('internal', `No transition for host "${name}": ${JSON.stringify(facts)}`);
+    const lifecycle = o ? o.lifecycle : 'absent';
+    const row: TransitionRow | undefined = matchRow(host.spec.state, host.spec.power, lifecycle, obsPowerCol(o), specCol(o, specHash), agentCol(o));
+    if (!row) throw new GoughError('internal', `No transition for host "${name}" (observed ${lifecycle})`);
     if (row.outcome === 'none' && !flights) continue;
-    const reason = fill(row.why, {
-      desired: shortHash(specHash),
-      deployed: shortHash(o ? deployedSpecOf(o) : undefined),
-      status: `"${o?.provider.status ?? 'unknown'}"`,
-      power: `"${o?.power ?? 'unknown'}"`,
+    const reason = fill(row.why, (k) => {
+      if (k === 'desired') return shortHash(specHash);
+      if (k === 'deployed') return shortHash(o ? deployedSpecOf(o) : undefined);
+      if (k === 'status') return `"${o?.provider.status ?? 'unknown'}"`;
+      if (k === 'power') return `"${o?.power ?? 'unknown'}"`;
+      return undefined;
     });
 
     let action: Action | undefined;

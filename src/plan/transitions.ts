@@ -119,11 +119,22 @@ function colMatches(col: string, value: string): boolean {
 
 /** The first row matching the facts (rows are pre-grouped by desired state and lifecycle). */
 export function transitionFor(f: HostFacts): TransitionRow | undefined {
-  const rows = byKey.get(f.desired)?.get(f.lifecycle);
+  return matchRow(f.desired, f.power, f.lifecycle, f.obsPower, f.spec, f.agent);
+}
+
+/** `transitionFor` with the facts as arguments (no object per host in the planner's loop). */
+export function matchRow(
+  desired: DesiredCol,
+  power: 'on' | 'off',
+  lifecycle: LifecycleCol,
+  obsPower: ObsPowerCol,
+  spec: SpecCol,
+  agent: AgentCol,
+): TransitionRow | undefined {
+  const rows = byKey.get(desired)?.get(lifecycle);
   if (!rows) return undefined;
   for (const r of rows) {
-    if (colMatches(r.power, f.power) && colMatches(r.obsPower, f.obsPower) && colMatches(r.spec, f.spec) && colMatches(r.agent, f.agent))
-      return r;
+    if (colMatches(r.power, power) && colMatches(r.obsPower, obsPower) && colMatches(r.spec, spec) && colMatches(r.agent, agent)) return r;
   }
   return undefined;
 }
