@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DesiredHost, Host, Site } from '../model/index.js';
+import { renderHost } from '../render/index.js';
 import { type Benchmark, table } from './harness.js';
 
 const PXE_INDEX = fileURLToPath(new URL('../drivers/pxe/index.js', import.meta.url));
@@ -80,7 +82,7 @@ function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<string> {
 
 async function perfdhcp(ns: Ns, rate: number): Promise<Perf> {
   // perfdhcp exits 3 when packets were dropped; its statistics are on stdout either way.
-  const text = await run('ip', ['netns', 'exec', ns.cli, 'perfdhcp', '-4', '-l', 'vcli', '-r', String(rate), '-R', '1000000', '-p', String(SECONDS), '10.250.0.1']);
+  const text = await run('ip', ['netns', 'exec', ns.cli, 'perfdhcp', '-4', '-l', 'vcli', '-r', String(rate), '-R', '1000000', '-p', String(SECONDS), '-W', '1000000', '10.250.0.1']);
   const block = text.split('***Statistics for: REQUEST-ACK***')[1] ?? '';
   const num = (re: RegExp, s: string) => Number(re.exec(s)?.[1] ?? Number.NaN);
   const sentDo = num(/sent packets: (\d+)/, text);
@@ -146,6 +148,110 @@ async function tftpRound(ns: Ns, w: string, options: string[]): Promise<number> 
   return ms;
 }
 
+const VMS = 10;
+
+/** 10 qemu VMs (TCG, iPXE ROM) power on at once and install from one Gough: wall time until all reported done. */
+async function vmStorm(w: string): Promise<{ ms: number; done: number }> {
+  const base = `gvm${process.pid}`;
+  const ns: Ns = { srv: `${base}s`, cli: `${base}c`, children: [] };
+  const ip = (...a: string[]) => sh('ip', a);
+  ip('netns', 'add', ns.srv);
+  ip('netns', 'add', ns.cli);
+  try {
+    ip('link', 'add', 'vsrv', 'netns', ns.srv, 'type', 'veth', 'peer', 'name', 'vcli', 'netns', ns.cli);
+    ip('-n', ns.srv, 'addr', 'add', '10.250.0.1/24', 'dev', 'vsrv');
+    ip('-n', ns.srv, '-6', 'addr', 'add', 'fd00:250::1/64', 'dev', 'vsrv', 'nodad');
+    ip('-n', ns.srv, 'link', 'set', 'lo', 'up');
+    ip('-n', ns.srv, 'link', 'set', 'vsrv', 'up');
+    ip('-n', ns.cli, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', ns.cli, 'link', 'set', 'vcli', 'master', 'br0');
+    ip('-n', ns.cli, 'link', 'set', 'vcli', 'up');
+    for (let i = 0; i < VMS; i++) {
+      ip('-n', ns.cli, 'tuntap', 'add', `tap${i}`, 'mode', 'tap');
+      ip('-n', ns.cli, 'link', 'set', `tap${i}`, 'master', 'br0');
+      ip('-n', ns.cli, 'link', 'set', `tap${i}`, 'up');
+    }
+    ip('-n', ns.cli, 'link', 'set', 'br0', 'up');
+    const site: Site = {
+      apiVersion: 'gough.dev/v1',
+      kind: 'Site',
+      metadata: { name: 'bench' },
+      spec: {
+        provisioner: 'pxe',
+        pxe: {
+          interface: 'vsrv',
+          mode: 'dhcp',
+          subnet: '10.250.0.0/24',
+          bootServer: '10.250.0.1',
+          httpPort: 8081,
+          router: '10.250.0.1',
+          installer: { kernel: 'linux', initrd: ['initrd'] },
+        },
+      },
+    };
+    const hosts: DesiredHost[] = [];
+    for (let i = 0; i < VMS; i++) {
+      const nn = String(i + 1).padStart(2, '0');
+      const host: Host = {
+        apiVersion: 'gough.dev/v1',
+        kind: 'Host',
+        metadata: { name: `vm${nn}` },
+        spec: {
+          site: 'bench',
+          state: 'deployed',
+          power: 'on',
+          hardware: { macs: [`52:54:00:26:00:${nn}`], arch: 'amd64', firmware: 'bios' },
+          network: { address: `10.250.0.${10 + i + 1}` },
+        },
+      };
+      const r = renderHost({ host, site, template: undefined, revision: 'bench' });
+      if (!r.ok) throw new Error('render failed');
+      hosts.push({ host, site, revision: 'bench', rendered: r.rendered });
+    }
+    const http = join(w, 'vm-http');
+    execFileSync('mkdir', ['-p', http]);
+    const seed = 'http://10.250.0.1:8081/cloud-init/$' + '{net0/mac}/';
+    writeFileSync(join(http, 'linux'), ['#!ipxe', `imgfetch ${seed}user-data`, `imgfetch ${seed}done`, ''].join('\n'));
+    writeFileSync(join(http, 'initrd'), 'x');
+    writeFileSync(join(w, 'vm-cfg.json'), JSON.stringify({ site, hosts, filesDir: http, armDeployed: true }));
+    writeFileSync(
+      join(w, 'ra.conf'),
+      ['port=0', 'interface=vsrv', 'bind-interfaces', 'enable-ra', 'dhcp-range=::,constructor:vsrv,ra-only,1h', 'ra-param=vsrv,3,0', ''].join('\n'),
+    );
+    start(ns, ns.srv, 'dnsmasq', [`--conf-file=${join(w, 'ra.conf')}`, '--keep-in-foreground', `--pid-file=${join(w, 'ra.pid')}`]);
+    const svc = start(ns, ns.srv, process.execPath, [
+      '--input-type=module',
+      '-e',
+      `import { readFileSync } from 'node:fs'; import * as p from ${JSON.stringify(PXE_INDEX)};
+       const cfg = JSON.parse(readFileSync(${JSON.stringify(join(w, 'vm-cfg.json'))}, 'utf8'));
+       const s = await p.PxeService.start({ ...cfg, onEvent: (e) => console.log('EVENT ' + e.kind) });
+       console.log('READY'); process.on('SIGTERM', async () => { await s.close(); process.exit(0); });`,
+    ]);
+    await until('PXE services', 10_000, () => svc.out().includes('READY'));
+    const t0 = performance.now();
+    for (let i = 0; i < VMS; i++) {
+      const nn = String(i + 1).padStart(2, '0');
+      start(ns, ns.cli, 'qemu-system-x86_64', [
+        ...['-accel', 'tcg', '-m', '64', '-nographic', '-serial', 'null', '-monitor', 'none', '-no-reboot', '-boot', 'n'],
+        ...['-netdev', `tap,id=n0,ifname=tap${i},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=52:54:00:26:00:${nn}`],
+      ]);
+    }
+    const done = () => svc.out().split('EVENT install-complete').length - 1;
+    await until(`${VMS} installs`, 180_000, () => done() >= VMS).catch(() => undefined);
+    return { ms: performance.now() - t0, done: done() };
+  } finally {
+    for (const c of ns.children) c.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    for (const n of [ns.srv, ns.cli]) {
+      try {
+        sh('ip', ['netns', 'del', n]);
+      } catch {
+        // gone
+      }
+    }
+  }
+}
+
 export const benchmark: Benchmark = {
   name: 'pxe',
   title: 'Built-in PXE: DHCP vs dnsmasq (perfdhcp), TFTP vs tftpd-hpa (100 concurrent 1 MiB fetches)',
@@ -167,6 +273,8 @@ export const benchmark: Benchmark = {
         'no-ping',
         'user=root',
         'log-facility=-',
+        // Per-packet logging would make dnsmasq block on its log pipe; Gough logs nothing here either.
+        'quiet-dhcp',
         '',
       ].join('\n'),
     );
@@ -220,6 +328,11 @@ export const benchmark: Benchmark = {
       print(table(['client options', 'Gough MiB/s', 'tftpd-hpa MiB/s', 'Gough ms', 'tftpd-hpa ms', 'ratio'], rows).join('\n'));
       print('');
       print(`Gough with windowsize 8 (RFC 7440; tftpd-hpa has none): ${(CLIENTS / (gWin / 1000)).toFixed(1)} MiB/s, ${gWin.toFixed(0)} ms`);
+      if (process.env.GOUGH_BENCH_PXE_VMS !== '0') {
+        const storm = await vmStorm(w);
+        print('');
+        print(`Boot storm: ${VMS} qemu VMs (TCG, 64 MiB) power on at once, DHCP + iPXE script + seed + done: ${storm.done}/${VMS} installed in ${(storm.ms / 1000).toFixed(1)} s`);
+      }
     } finally {
       for (const c of ns.children) await stop(c);
       for (const n of [ns.srv, ns.cli]) {
