@@ -71,11 +71,14 @@ export const benchmark: Benchmark = {
         if (loaded.diagnostics.length > 0) throw new Error(`Synthetic repo is not clean: ${loaded.diagnostics[0]!.message}`);
         const desired: DesiredState = { ...loaded.desired, policies: [...loaded.desired.policies, ...extraPolicies()] };
         const observed = observe(desired);
+        const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+        gc(); // what loading left behind is not the planner's garbage
 
         const first = await measure(() => plan(desired, observed, ctx));
         const warm: number[] = [];
         const cpu: number[] = [];
         for (let k = 0; k < 5; k++) {
+          gc();
           const c0 = process.cpuUsage();
           warm.push((await measure(() => plan(desired, observed, ctx))).ms);
           const c = process.cpuUsage(c0);
@@ -90,7 +93,10 @@ export const benchmark: Benchmark = {
         rendered.set(name, { ...old, specHash: `${old.specHash}-changed` } satisfies RenderedHost);
         const changed: DesiredState = { ...desired, rendered };
         const re: number[] = [];
-        for (let k = 0; k < 5; k++) re.push((await measure(() => plan(changed, observed, ctx))).ms);
+        for (let k = 0; k < 5; k++) {
+          gc();
+          re.push((await measure(() => plan(changed, observed, ctx))).ms);
+        }
 
         rows.push([
           n,
