@@ -56,9 +56,9 @@ type Lazy = { l: Located<unknown>; path: readonly (string | number)[] };
 
 export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<LoadResult> {
   const { signal } = opts;
-  const entries = (await reader.list(signal ? { signal } : {})).filter(
-    (e) => isYamlPath(e.path) && !isHiddenPath(e.path),
-  );
+  const entries = (await reader.list(signal ? { signal } : {}))
+    .map((e) => (e.path.startsWith('./') ? { ...e, path: e.path.replace(/^(\.\/)+/, '') } : e))
+    .filter((e) => isYamlPath(e.path) && !isHiddenPath(e.path));
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const parsed: ParsedFile[] = new Array(entries.length);
   let next = 0;
