@@ -14,7 +14,7 @@ import { renderHost } from '../render/index.js';
 import { type Benchmark, table } from './harness.js';
 
 const PXE_INDEX = fileURLToPath(new URL('../drivers/pxe/index.js', import.meta.url));
-const RATES = (process.env.GOUGH_BENCH_PXE_RATES ?? '500,1000,2000,4000,8000').split(',').map(Number);
+const RATES = (process.env.GOUGH_BENCH_PXE_RATES ?? '100,250,500,1000,2000,4000').split(',').map(Number);
 const SECONDS = 3;
 const CLIENTS = 100;
 
