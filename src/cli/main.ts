@@ -2,11 +2,11 @@
  * The composition root: the only place that reads argv and process.env and names concrete drivers.
  * Commands are listed explicitly below; each lives in `commands/<name>.ts`.
  */
-import type { CliIo, Command } from './command.js';
+import type { CliIo } from './command.js';
 import { EXIT } from './command.js';
-import { COMMANDS } from './commands/index.js';
+import { COMMANDS, type CommandEntry } from './commands/index.js';
 
-function usage(commands: readonly Command[]): string {
+function usage(commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'Usage: gough <command> [options]',
@@ -30,11 +30,12 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write('gough 0.1.0\n');
     return EXIT.ok;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     io.stderr.write(`gough: unknown command "${name}"\n\n${usage(COMMANDS)}\n`);
     return EXIT.usage;
   }
+  const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(`${cmd.help.trimEnd()}\n`);
     return EXIT.ok;
