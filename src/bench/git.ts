@@ -24,9 +24,10 @@ export async function gitAsync(cwd: string, args: string[]): Promise<string> {
 }
 
 /** A synthetic repository of `hosts` hosts committed with native git (one commit, then `git gc` into a pack). */
-export async function syntheticGitRepo(hosts: number): Promise<{ dir: string; hostFiles: string[] }> {
+export async function syntheticGitRepo(hosts: number, opts: { policies?: boolean } = {}): Promise<{ dir: string; hostFiles: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'gough-bench-git-'));
   await generateSyntheticRepo({ hosts, dir });
+  if (opts.policies === false) rmSync(join(dir, 'policies'), { recursive: true, force: true });
   gitSync(dir, ['init', '-q', '--initial-branch=main']);
   gitSync(dir, ['add', '-A']);
   gitSync(dir, ['commit', '-q', '-m', 'synthetic fleet']);

@@ -13,6 +13,7 @@ const BENCHMARKS: readonly (() => Promise<Benchmark>)[] = [
   async () => (await import('./ipmi.js')).benchmark,
   async () => (await import('./pxe.js')).benchmark,
   async () => (await import('./git.js')).benchmark,
+  async () => (await import('./daemon.js')).benchmark,
 ];
 
 const only = process.argv.slice(2);

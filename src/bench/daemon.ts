@@ -1,0 +1,146 @@
+/**
+ * The daemon loop at 1,000 and 10,000 hosts: commit → first action latency via the branch watch and via a signed
+ * push webhook (targets ≤ 100 ms and ≤ 1 s, flat in fleet size), and RSS when idle. The repository is local (the
+ * webhook figure has no network fetch in it); the provisioner answers from memory (the fleet converged), so the
+ * figures are the daemon's own: resolve, load (parse cache warm), observe, plan, dispatch.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import { Journal } from '../apply/index.js';
+import { Daemon, resolveDaemonConfig } from '../daemon/index.js';
+import { signBody } from '../forge/index.js';
+import { GitSource } from '../git/index.js';
+import type { Action, DesiredHost, ObservedHost, Outcome, Provisioner } from '../model/index.js';
+import { gitAsync, gitSync, syntheticGitRepo } from './git.js';
+import { type Benchmark, table } from './harness.js';
+
+class MemoryWorld implements Provisioner {
+  readonly kind = 'memory';
+  performed: { action: Action; at: number }[] = [];
+  async observe(hosts: readonly DesiredHost[]): Promise<ObservedHost[]> {
+    return hosts.map((h) => ({
+      name: h.host.metadata.name,
+      site: h.host.spec.site,
+      lifecycle: 'deployed',
+      power: 'on',
+      deployedSpecHash: h.rendered.specHash,
+      deployedRevision: h.revision,
+      provider: { kind: 'memory', id: h.host.metadata.name, status: 'Deployed' },
+      errors: [],
+    }));
+  }
+  async perform(action: Action): Promise<Outcome> {
+    this.performed.push({ action, at: performance.now() });
+    return { message: 'done' };
+  }
+}
+
+const SECRET = 'bench-webhook-secret';
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const t0 = performance.now();
+  while (!cond()) {
+    if (performance.now() - t0 > ms) throw new Error('Timed out');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+async function measureFleet(hosts: number, print: (l: string) => void): Promise<(string | number)[][]> {
+  // Without policies: their windows would (rightly) hold the change.
+  const { dir, hostFiles } = await syntheticGitRepo(hosts, { policies: false });
+  const state = mkdtempSync(join(tmpdir(), 'gough-bench-daemon-'));
+  const rows: (string | number)[][] = [];
+  const logger: Logger = pino({ level: 'silent' });
+  const world = new MemoryWorld();
+  const mk = async (watch: boolean) => {
+    const config = resolveDaemonConfig(
+      undefined,
+      { repoPath: dir, stateDir: state, pollSeconds: 0, watch, statusEnabled: false, listen: '', webhookSecretEnv: 'X' },
+      { baseDir: state },
+    );
+    return new Daemon({
+      config,
+      source: await GitSource.open({ path: dir, branch: 'main' }),
+      journal: Journal.open(join(state, 'journal.sqlite')),
+      cache: Daemon.defaultCache(state),
+      provisioner: () => world,
+      webhookSecret: SECRET,
+      logger,
+    });
+  };
+  let flip = 0;
+  const commitOne = async (): Promise<void> => {
+    const f = join(dir, hostFiles[flip++ % hostFiles.length]!);
+    writeFileSync(f, readFileSync(f, 'utf8').replace('power: "on"', 'power: "off"'));
+    await gitAsync(dir, ['commit', '-q', '-am', `power off ${flip}`]);
+  };
+  try {
+    // Watch.
+    let d = await mk(true);
+    const t0 = performance.now();
+    await d.start();
+    await d.settled();
+    rows.push([hosts, 'first pass, cold (empty parse cache)', performance.now() - t0]);
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setTimeout(r, 200));
+    rows.push([hosts, 'RSS idle (MiB)', process.memoryUsage.rss() / 2 ** 20]);
+    const watchMs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = world.performed.length;
+      await commitOne();
+      const t = performance.now();
+      await waitFor(() => world.performed.length > before, 30_000);
+      watchMs.push(world.performed[before]!.at - t);
+      await d.settled();
+      await d.drain();
+    }
+    rows.push([hosts, 'commit → first action, watch (median of 3, ms)', median(watchMs)]);
+    await d.stop(1000);
+
+    // Webhook (a restarted daemon: parse cache on disk).
+    d = await mk(false);
+    const t1 = performance.now();
+    await d.start();
+    await d.settled();
+    rows.push([hosts, 'first pass after restart (parse cache warm)', performance.now() - t1]);
+    const hookMs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = world.performed.length;
+      await commitOne();
+      const head = gitSync(dir, ['rev-parse', 'HEAD']);
+      const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', after: head }));
+      const t = performance.now();
+      const r = await d.handleWebhook({ 'x-github-event': 'push', 'x-hub-signature-256': signBody(SECRET, body) }, body);
+      if (r.status !== 202) throw new Error(`Webhook answered ${r.status}`);
+      await waitFor(() => world.performed.length > before, 30_000);
+      hookMs.push(world.performed[before]!.at - t);
+      await d.settled();
+      await d.drain();
+    }
+    rows.push([hosts, 'push webhook → first action (median of 3, ms)', median(hookMs)]);
+    await d.stop(1000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true });
+  }
+  print(`(${hosts} hosts measured)`);
+  return rows;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+export const benchmark: Benchmark = {
+  name: 'daemon',
+  title: 'Daemon loop: commit → first action (watch, webhook), RSS idle',
+  async run(print) {
+    const rows: (string | number)[][] = [];
+    for (const n of [1000, 10_000]) rows.push(...(await measureFleet(n, print)));
+    for (const l of table(['hosts', 'figure', 'value (ms unless noted)'], rows)) print(l);
+  },
+};
