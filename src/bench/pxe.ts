@@ -82,7 +82,24 @@ function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<string> {
 
 async function perfdhcp(ns: Ns, rate: number): Promise<Perf> {
   // perfdhcp exits 3 when packets were dropped; its statistics are on stdout either way.
-  const text = await run('ip', ['netns', 'exec', ns.cli, 'perfdhcp', '-4', '-l', 'vcli', '-r', String(rate), '-R', '1000000', '-p', String(SECONDS), '-W', '1000000', '10.250.0.1']);
+  const text = await run('ip', [
+    'netns',
+    'exec',
+    ns.cli,
+    'perfdhcp',
+    '-4',
+    '-l',
+    'vcli',
+    '-r',
+    String(rate),
+    '-R',
+    '1000000',
+    '-p',
+    String(SECONDS),
+    '-W',
+    '1000000',
+    '10.250.0.1',
+  ]);
   const block = text.split('***Statistics for: REQUEST-ACK***')[1] ?? '';
   const num = (re: RegExp, s: string) => Number(re.exec(s)?.[1] ?? Number.NaN);
   const sentDo = num(/sent packets: (\d+)/, text);
@@ -116,14 +133,34 @@ async function dhcpRound(ns: Ns, w: string, server: 'gough' | 'dnsmasq'): Promis
              const s = await p.DhcpServer.listen({ responder: r, leases: new p.LeaseFile(${JSON.stringify(join(w, 'leases', 'gough.json'))}) });
              console.log('READY'); process.on('SIGTERM', async () => { await s.close(); process.exit(0); });`,
           ])
-        : start(ns, ns.srv, 'dnsmasq', [`--conf-file=${join(w, 'dnsmasq.conf')}`, '--keep-in-foreground', `--pid-file=${join(w, 'dnsmasq.pid')}`]);
+        : start(ns, ns.srv, 'dnsmasq', [
+            `--conf-file=${join(w, 'dnsmasq.conf')}`,
+            '--keep-in-foreground',
+            `--pid-file=${join(w, 'dnsmasq.pid')}`,
+          ]);
     await until(`${server} to start`, 10_000, () => /READY|started, version/.test(c.out()));
     // Warm-up (ARP for the relay address, JIT): not measured.
-    await run('ip', ['netns', 'exec', ns.cli, 'perfdhcp', '-4', '-l', 'vcli', '-r', '100', '-R', '1000000', '-p', '1', '10.250.0.1']);
+    await run('ip', [
+      'netns',
+      'exec',
+      ns.cli,
+      'perfdhcp',
+      '-4',
+      '-l',
+      'vcli',
+      '-r',
+      '100',
+      '-R',
+      '1000000',
+      '-p',
+      '1',
+      '10.250.0.1',
+    ]);
     const r = await perfdhcp(ns, rate);
     out.push(r);
     await stop(c);
-    if (r.received === 0) process.stderr.write(`${server} answered nothing at ${rate}/s; its output:\n${c.out().slice(-2000)}\n`);
+    if (r.received === 0)
+      process.stderr.write(`${server} answered nothing at ${rate}/s; its output:\n${c.out().slice(-2000)}\n`);
   }
   return out;
 }
@@ -135,9 +172,25 @@ async function tftpRound(ns: Ns, w: string, options: string[]): Promise<number> 
       { length: CLIENTS },
       (_, i) =>
         new Promise<number>((resolve) => {
-          const c = spawn('ip', ['netns', 'exec', ns.cli, 'atftp', ...options.flatMap((o) => ['--option', o]), '-g', '-r', 'file.bin', '-l', join(w, 'out', `f${i}`), '10.250.0.1'], {
-            stdio: 'ignore',
-          });
+          const c = spawn(
+            'ip',
+            [
+              'netns',
+              'exec',
+              ns.cli,
+              'atftp',
+              ...options.flatMap((o) => ['--option', o]),
+              '-g',
+              '-r',
+              'file.bin',
+              '-l',
+              join(w, 'out', `f${i}`),
+              '10.250.0.1',
+            ],
+            {
+              stdio: 'ignore',
+            },
+          );
           c.on('exit', (code) => resolve(code ?? -1));
         }),
     ),
@@ -216,9 +269,21 @@ async function vmStorm(w: string): Promise<{ ms: number; done: number }> {
     writeFileSync(join(w, 'vm-cfg.json'), JSON.stringify({ site, hosts, filesDir: http, armDeployed: true }));
     writeFileSync(
       join(w, 'ra.conf'),
-      ['port=0', 'interface=vsrv', 'bind-interfaces', 'enable-ra', 'dhcp-range=::,constructor:vsrv,ra-only,1h', 'ra-param=vsrv,3,0', ''].join('\n'),
+      [
+        'port=0',
+        'interface=vsrv',
+        'bind-interfaces',
+        'enable-ra',
+        'dhcp-range=::,constructor:vsrv,ra-only,1h',
+        'ra-param=vsrv,3,0',
+        '',
+      ].join('\n'),
     );
-    start(ns, ns.srv, 'dnsmasq', [`--conf-file=${join(w, 'ra.conf')}`, '--keep-in-foreground', `--pid-file=${join(w, 'ra.pid')}`]);
+    start(ns, ns.srv, 'dnsmasq', [
+      `--conf-file=${join(w, 'ra.conf')}`,
+      '--keep-in-foreground',
+      `--pid-file=${join(w, 'ra.pid')}`,
+    ]);
     const svc = start(ns, ns.srv, process.execPath, [
       '--input-type=module',
       '-e',
@@ -232,8 +297,26 @@ async function vmStorm(w: string): Promise<{ ms: number; done: number }> {
     for (let i = 0; i < VMS; i++) {
       const nn = String(i + 1).padStart(2, '0');
       start(ns, ns.cli, 'qemu-system-x86_64', [
-        ...['-accel', 'tcg', '-m', '64', '-nographic', '-serial', 'null', '-monitor', 'none', '-no-reboot', '-boot', 'n'],
-        ...['-netdev', `tap,id=n0,ifname=tap${i},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=52:54:00:26:00:${nn}`],
+        ...[
+          '-accel',
+          'tcg',
+          '-m',
+          '64',
+          '-nographic',
+          '-serial',
+          'null',
+          '-monitor',
+          'none',
+          '-no-reboot',
+          '-boot',
+          'n',
+        ],
+        ...[
+          '-netdev',
+          `tap,id=n0,ifname=tap${i},script=no,downscript=no`,
+          '-device',
+          `virtio-net-pci,netdev=n0,mac=52:54:00:26:00:${nn}`,
+        ],
       ]);
     }
     const done = () => svc.out().split('EVENT install-complete').length - 1;
@@ -280,21 +363,41 @@ export const benchmark: Benchmark = {
     );
     const ns = netns();
     try {
-      print(`DHCP: perfdhcp -4 (as a relay) at each rate for ${SECONDS} s, new clients (MACs) every exchange; /16 pool.`);
+      print(
+        `DHCP: perfdhcp -4 (as a relay) at each rate for ${SECONDS} s, new clients (MACs) every exchange; /16 pool.`,
+      );
       print('');
       const g = await dhcpRound(ns, w, 'gough');
       const d = await dhcpRound(ns, w, 'dnsmasq');
       print(
-          table(
-            ['rate (DORA/s)', 'Gough ACKs/s', 'Gough drops', 'Gough RA avg ms', 'dnsmasq ACKs/s', 'dnsmasq drops', 'dnsmasq RA avg ms'],
-            RATES.map((r, i) => [r, g[i]?.perSecond ?? 0, g[i]?.drops ?? 0, g[i]?.avgMs ?? 0, d[i]?.perSecond ?? 0, d[i]?.drops ?? 0, d[i]?.avgMs ?? 0]),
-          ).join('\n'),
+        table(
+          [
+            'rate (DORA/s)',
+            'Gough ACKs/s',
+            'Gough drops',
+            'Gough RA avg ms',
+            'dnsmasq ACKs/s',
+            'dnsmasq drops',
+            'dnsmasq RA avg ms',
+          ],
+          RATES.map((r, i) => [
+            r,
+            g[i]?.perSecond ?? 0,
+            g[i]?.drops ?? 0,
+            g[i]?.avgMs ?? 0,
+            d[i]?.perSecond ?? 0,
+            d[i]?.drops ?? 0,
+            d[i]?.avgMs ?? 0,
+          ]),
+        ).join('\n'),
       );
       const best = (xs: Perf[]) => Math.max(0, ...xs.filter((x) => x.drops === 0).map((x) => x.perSecond));
       const gb = best(g);
       const db = best(d);
       print('');
-      print(`max exchanges/s with 0 drops: Gough ${gb.toFixed(0)}, dnsmasq ${db.toFixed(0)}, ratio ${db > 0 ? (gb / db).toFixed(2) : 'n/a'}×`);
+      print(
+        `max exchanges/s with 0 drops: Gough ${gb.toFixed(0)}, dnsmasq ${db.toFixed(0)}, ratio ${db > 0 ? (gb / db).toFixed(2) : 'n/a'}×`,
+      );
 
       // TFTP
       execFileSync('mkdir', ['-p', join(w, 'root'), join(w, 'out')]);
@@ -323,15 +426,25 @@ export const benchmark: Benchmark = {
       }
       await stop(hpa);
       print('');
-      print(`TFTP: ${CLIENTS} concurrent atftp clients, 1 MiB each (MiB/s = ${CLIENTS} MiB / wall time, client start-up included)`);
+      print(
+        `TFTP: ${CLIENTS} concurrent atftp clients, 1 MiB each (MiB/s = ${CLIENTS} MiB / wall time, client start-up included)`,
+      );
       print('');
-      print(table(['client options', 'Gough MiB/s', 'tftpd-hpa MiB/s', 'Gough ms', 'tftpd-hpa ms', 'ratio'], rows).join('\n'));
+      print(
+        table(['client options', 'Gough MiB/s', 'tftpd-hpa MiB/s', 'Gough ms', 'tftpd-hpa ms', 'ratio'], rows).join(
+          '\n',
+        ),
+      );
       print('');
-      print(`Gough with windowsize 8 (RFC 7440; tftpd-hpa has none): ${(CLIENTS / (gWin / 1000)).toFixed(1)} MiB/s, ${gWin.toFixed(0)} ms`);
+      print(
+        `Gough with windowsize 8 (RFC 7440; tftpd-hpa has none): ${(CLIENTS / (gWin / 1000)).toFixed(1)} MiB/s, ${gWin.toFixed(0)} ms`,
+      );
       if (process.env.GOUGH_BENCH_PXE_VMS !== '0') {
         const storm = await vmStorm(w);
         print('');
-        print(`Boot storm: ${VMS} qemu VMs (TCG, 64 MiB) power on at once, DHCP + iPXE script + seed + done: ${storm.done}/${VMS} installed in ${(storm.ms / 1000).toFixed(1)} s`);
+        print(
+          `Boot storm: ${VMS} qemu VMs (TCG, 64 MiB) power on at once, DHCP + iPXE script + seed + done: ${storm.done}/${VMS} installed in ${(storm.ms / 1000).toFixed(1)} s`,
+        );
       }
     } finally {
       for (const c of ns.children) await stop(c);

@@ -28,7 +28,10 @@ export function safeRelative(name: string): string | undefined {
 export async function resolveInRoot(
   root: string,
   name: string,
-): Promise<{ ok: true; path: string; size: number } | { ok: false; reason: 'not-found' | 'denied'; message: string }> {
+): Promise<
+  | { ok: true; path: string; size: number; mtimeMs: number }
+  | { ok: false; reason: 'not-found' | 'denied'; message: string }
+> {
   const rel = safeRelative(name);
   if (rel === undefined) return { ok: false, reason: 'denied', message: `Path "${name}" is not allowed` };
   let realRoot: string;
@@ -45,7 +48,7 @@ export async function resolveInRoot(
   try {
     const st = await stat(real);
     if (!st.isFile()) return { ok: false, reason: 'not-found', message: `"${rel}" is not a regular file` };
-    return { ok: true, path: real, size: st.size };
+    return { ok: true, path: real, size: st.size, mtimeMs: st.mtimeMs };
   } catch {
     return { ok: false, reason: 'not-found', message: `File "${rel}" not found` };
   }

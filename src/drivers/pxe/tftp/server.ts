@@ -4,7 +4,7 @@
  */
 import { type Socket, createSocket } from 'node:dgram';
 import type { BootEvent } from '../events.js';
-import { readInRoot } from '../jail.js';
+import { type JailResult, readInRoot, resolveInRoot } from '../jail.js';
 import { TFTP_ERRORS, type TftpRequest, decodeTftp, encodeTftp } from './codec.js';
 import { ReadTransfer, type Step, type TransferLimits, negotiate, toNetascii } from './transfer.js';
 
@@ -33,6 +33,7 @@ export class TftpServer {
   readonly #sock: Socket;
   readonly #active = new Set<Socket>();
   readonly #finishers = new Map<Socket, () => void>();
+  readonly #cache = new Map<string, Promise<JailResult>>();
   #closed = false;
 
   private constructor(opts: TftpServerOptions, sock: Socket) {
@@ -123,11 +124,37 @@ export class TftpServer {
     this.#serve(req, remote).catch(() => {});
   }
 
+  /**
+   * Reads a file through the root jail. Contents are shared between concurrent transfers of the same file while its
+   * size and mtime are unchanged (a boot storm reads undionly.kpxe once, not once per machine); the jail checks run
+   * on every request.
+   */
+  async #read(name: string): Promise<JailResult> {
+    const maxBytes = this.#opts.maxBytes ?? 64 * 2 ** 20;
+    const r = await resolveInRoot(this.#opts.root, name);
+    if (!r.ok) return r;
+    if (r.size > maxBytes) return { ok: false, reason: 'too-large', message: `File is larger than ${maxBytes} bytes` };
+    const key = `${r.path}\0${r.size}\0${r.mtimeMs}`;
+    let p = this.#cache.get(key);
+    if (p === undefined) {
+      p = readInRoot(this.#opts.root, name, { maxBytes });
+      if (r.size <= 16 * 2 ** 20) {
+        if (this.#cache.size >= 32) this.#cache.delete(this.#cache.keys().next().value as string);
+        this.#cache.set(key, p);
+        p.then(
+          (x) => {
+            if (!x.ok) this.#cache.delete(key);
+          },
+          () => this.#cache.delete(key),
+        );
+      }
+    }
+    return p;
+  }
+
   async #serve(req: TftpRequest, remote: Remote): Promise<void> {
     const started = this.#now();
-    const got = await readInRoot(this.#opts.root, req.filename, {
-      maxBytes: this.#opts.maxBytes ?? 64 * 2 ** 20,
-    });
+    const got = await this.#read(req.filename);
     if (this.#closed) return;
     const sock = createSocket('udp4');
     this.#active.add(sock);
