@@ -81,6 +81,10 @@ export class Daemon implements DaemonView {
   #loop: Promise<void> | undefined;
   #stopping = false;
   #passSeq = 0;
+  #passLock: Promise<void> = Promise.resolve();
+  #active = 0;
+  /** Highest number of passes ever running at once (1: they never overlapped). */
+  maxConcurrentPasses = 0;
   #recovered = false;
 
   constructor(deps: DaemonDeps) {
@@ -174,6 +178,7 @@ export class Daemon implements DaemonView {
     this.#requested = undefined;
     await Promise.all(this.#triggers.splice(0).map((t) => t.close()));
     await this.#loop;
+    await this.#passLock;
     await this.executor.shutdown(graceMs);
     await this.#statusChain;
     this.#cache?.flush?.();
@@ -278,8 +283,27 @@ export class Daemon implements DaemonView {
     return desired.sites.filter((s) => want.length === 0 || want.includes(s.metadata.name));
   }
 
-  /** One pass. Public for `gough apply` and tests; the loop calls it serially. */
-  async runPass(trigger: string, opts: { dispatch?: boolean } = {}): Promise<PassResult> {
+  /** One pass. Public for `gough apply` and tests; passes are serialized (never overlap), whoever asks. */
+  runPass(trigger: string, opts: { dispatch?: boolean } = {}): Promise<PassResult> {
+    const run = this.#passLock.then(() => this.#pass(trigger, opts));
+    this.#passLock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async #pass(trigger: string, opts: { dispatch?: boolean }): Promise<PassResult> {
+    this.#active++;
+    this.maxConcurrentPasses = Math.max(this.maxConcurrentPasses, this.#active);
+    try {
+      return await this.#passBody(trigger, opts);
+    } finally {
+      this.#active--;
+    }
+  }
+
+  async #passBody(trigger: string, opts: { dispatch?: boolean }): Promise<PassResult> {
     const pass = `p${++this.#passSeq}-${Date.now().toString(36)}`;
     const t0 = performance.now();
     const startedAt = this.#iso();

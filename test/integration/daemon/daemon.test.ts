@@ -92,6 +92,8 @@ describe('daemon against git http-backend and the MAAS emulator', () => {
       const snap = daemon.snapshot();
       throw new Error(`${e.message}; machines ${ms.join(' ')}; plan ${JSON.stringify(snap.plan)}; events ${JSON.stringify(snap.events.slice(0, 8))}`);
     });
+    // Dozens of triggers (every finished action asks for a pass): passes never overlapped.
+    expect(daemon.maxConcurrentPasses).toBe(1);
     // No host got a second deploy.
     const deploys = mutations(emulator).filter((e) => e.op === 'deploy');
     expect(deploys.length).toBe(hosts.length);
