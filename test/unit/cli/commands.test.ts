@@ -3,15 +3,16 @@ import { COMMANDS } from '../../../src/cli/commands/index.js';
 import { main } from '../../../src/cli/main.js';
 
 function capture() {
-  let out = '';
-  let err = '';
+  const out: string[] = [];
+  const err: string[] = [];
+  const sink = (to: string[]) => ({ write: (s: string) => to.push(s) > 0 }) as unknown as NodeJS.WritableStream;
   const io = {
-    stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => ((err += s), true) } as unknown as NodeJS.WritableStream,
+    stdout: sink(out),
+    stderr: sink(err),
     env: {},
     cwd: process.cwd(),
   };
-  return { io, out: () => out, err: () => err };
+  return { io, out: () => out.join(''), err: () => err.join('') };
 }
 
 describe('command registry', () => {
