@@ -84,7 +84,8 @@ describe('Gough proxyDHCP alongside dnsmasq (root, netns, dnsmasq)', () => {
       '--keep-in-foreground',
       `--pid-file=${W}/dnsmasq.pid`,
     ]);
-    await waitFor('dnsmasq to start', 5000, () => /started, version/.test(dnsmasq.output()));
+    // dnsmasq logs its DHCP range once its DHCP socket is up; under load that comes well after "started".
+    await waitFor('dnsmasq to serve DHCP', 10_000, () => /DHCP, IP range/.test(dnsmasq.output()));
     const S = site({ mode: 'proxy', bootServer: '10.250.0.3' });
     served = await servePxe(ns, { site: S, hosts: desired(S, [host(1)]) }, ns.prx);
   });
@@ -93,7 +94,7 @@ describe('Gough proxyDHCP alongside dnsmasq (root, netns, dnsmasq)', () => {
   });
 
   it('both answer a PXE DISCOVER: dnsmasq with an address, Gough with boot information only', () => {
-    const [offers] = pxeExchange([{ type: 'DISCOVER', to: '255.255.255.255', port: 67 }]);
+    const [offers] = pxeExchange([{ type: 'DISCOVER', to: '255.255.255.255', port: 67 }], 2000);
     const fromDnsmasq = offers?.find((o) => o.server === '10.250.0.1');
     const fromGough = offers?.find((o) => o.server === '10.250.0.3');
     expect(fromDnsmasq?.type).toBe('OFFER');
