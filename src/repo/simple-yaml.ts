@@ -20,10 +20,19 @@ type Frame = {
   path: string;
 };
 
-const KEY = /^([A-Za-z0-9_][A-Za-z0-9_./-]*):(?: +|$)/;
+/** Sticky: matched at `lastIndex` of the whole line, so no per-line substring is made. */
+const KEY = /([A-Za-z0-9_][A-Za-z0-9_./-]*):(?: +|$)/y;
+const FLOW_KEY = /([A-Za-z0-9_][A-Za-z0-9_./-]*): +/y;
+
+function keyAt(re: RegExp, s: string, i: number): RegExpExecArray | null {
+  re.lastIndex = i;
+  return re.exec(s);
+}
 const INT = /^[-+]?[0-9]+$/;
 const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
-const PLAIN_START_BAD = /^[[\]{}&*!|>'"%@`#,?:-]/;
+/** Characters a plain scalar cannot start with: []{}&*!|>'"%@`#,?:- */
+const PLAIN_START_BAD = new Uint8Array(128);
+for (const ch of "[]{}&*!|>'\"%@`#,?:-") PLAIN_START_BAD[ch.charCodeAt(0)] = 1;
 
 class Bail extends Error {}
 const bail = (): never => {
@@ -57,10 +66,20 @@ function plain(s: string): unknown {
   return s;
 }
 
-/** A scalar starting at `i` of `s`, ending before any of `stops` (flow) or at end/comment; returns [value, next]. */
-function scalarAt(s: string, i: number, flow: boolean): [unknown, number] {
+/** Where the last scalarAt/flowAt call stopped (a module variable instead of a returned tuple: fewer allocations). */
+let end = 0;
+
+/** A scalar starting at `i` of `s`, ending before any of `stops` (flow) or at end/comment; sets `end`. */
+function scalarAt(s: string, i: number, flow: boolean): unknown {
   const q = s[i];
   if (q === '"' || q === "'") {
+    // Common case: no escapes before the closing quote.
+    const close = s.indexOf(q, i + 1);
+    const simple = q === '"' ? !s.slice(i + 1, close).includes('\\') : s[close + 1] !== "'";
+    if (close >= 0 && simple) {
+      end = close + 1;
+      return s.slice(i + 1, close);
+    }
     let out = '';
     let j = i + 1;
     for (;;) {
@@ -72,9 +91,13 @@ function scalarAt(s: string, i: number, flow: boolean): [unknown, number] {
           j += 2;
           continue;
         }
-        return [out, j + 1];
+        end = j + 1;
+        return out;
       }
-      if (q === '"' && ch === '"') return [out, j + 1];
+      if (q === '"' && ch === '"') {
+        end = j + 1;
+        return out;
+      }
       if (q === '"' && ch === '\\') {
         const e = s[j + 1];
         if (e === '"' || e === '\\' || e === '/') out += e;
@@ -88,16 +111,22 @@ function scalarAt(s: string, i: number, flow: boolean): [unknown, number] {
       j++;
     }
   }
-  if (PLAIN_START_BAD.test(s.slice(i, i + 1))) bail();
+  const c0 = s.charCodeAt(i);
+  if (c0 < 128 && PLAIN_START_BAD[c0] === 1) bail();
   let j = i;
-  while (j < s.length) {
-    const ch = s[j]!;
-    if (ch === ':' && (j + 1 === s.length || s[j + 1] === ' ' || (flow && s[j + 1] === ','))) bail();
-    if (ch === '#' && s[j - 1] === ' ') break;
-    if (flow && (ch === ',' || ch === ']' || ch === '}' || ch === '[' || ch === '{')) break;
+  const n = s.length;
+  while (j < n) {
+    const ch = s.charCodeAt(j);
+    if (ch === 58 /* : */) {
+      const nx = s.charCodeAt(j + 1);
+      if (j + 1 === n || nx === 32 || (flow && nx === 44)) bail();
+    } else if (ch === 35 /* # */) {
+      if (s.charCodeAt(j - 1) === 32) break;
+    } else if (flow && (ch === 44 || ch === 93 || ch === 125 || ch === 91 || ch === 123)) break;
     j++;
   }
-  return [plain(s.slice(i, j).trimEnd()), j];
+  end = j;
+  return plain(s.slice(i, j).trimEnd());
 }
 
 function skipSpaces(s: string, i: number): number {
@@ -112,46 +141,53 @@ function expectEnd(s: string, i: number): void {
   if (i < s.length && s[i - 1] !== ' ') bail();
 }
 
-function flowAt(s: string, i: number): [unknown, number] {
+function flowAt(s: string, i: number): unknown {
   const open = s[i];
   const close = open === '[' ? ']' : '}';
   const seq: unknown[] = [];
   const map: Record<string, unknown> = {};
   let j = skipSpaces(s, i + 1);
-  if (s[j] === close) return [open === '[' ? seq : map, j + 1];
+  if (s[j] === close) {
+    end = j + 1;
+    return open === '[' ? seq : map;
+  }
   for (;;) {
     if (s[j] === '[' || s[j] === '{') bail();
     if (open === '[') {
-      const [v, k] = scalarAt(s, j, true);
-      seq.push(v);
-      j = skipSpaces(s, k);
+      seq.push(scalarAt(s, j, true));
+      j = skipSpaces(s, end);
     } else {
-      const m = /^([A-Za-z0-9_][A-Za-z0-9_./-]*): +/.exec(s.slice(j));
+      const m = keyAt(FLOW_KEY, s, j);
       if (!m) bail();
       const key = m![1]!;
       if (Object.hasOwn(map, key) || key === '__proto__') bail();
       const vs = j + m![0].length;
       if (s[vs] === '[' || s[vs] === '{' || s[vs] === ',' || s[vs] === '}') bail();
-      const [v, k] = scalarAt(s, vs, true);
-      map[key] = v;
-      j = skipSpaces(s, k);
+      map[key] = scalarAt(s, vs, true);
+      j = skipSpaces(s, end);
     }
     if (s[j] === ',') {
       j = skipSpaces(s, j + 1);
       if (s[j] === close) bail(); // trailing comma: leave it to the full parser
       continue;
     }
-    if (s[j] === close) return [open === '[' ? seq : map, j + 1];
+    if (s[j] === close) {
+      end = j + 1;
+      return open === '[' ? seq : map;
+    }
     bail();
   }
 }
 
-/** The value written after `key: ` or `- ` at column `i`; undefined when the line ends (a nested block follows). */
-function inlineValue(s: string, i: number): { v: unknown } | undefined {
-  if (i >= s.length || s[i] === '#') return undefined;
-  const [v, j] = s[i] === '[' || s[i] === '{' ? flowAt(s, i) : scalarAt(s, i, false);
-  expectEnd(s, j);
-  return { v };
+/** No value on the line (a nested block follows). */
+const NONE: unique symbol = Symbol('none');
+
+/** The value written after `key: ` or `- ` at column `i`; NONE when the line ends (a nested block follows). */
+function inlineValue(s: string, i: number): unknown {
+  if (i >= s.length || s[i] === '#') return NONE;
+  const v = s[i] === '[' || s[i] === '{' ? flowAt(s, i) : scalarAt(s, i, false);
+  expectEnd(s, end);
+  return v;
 }
 
 export function parseSimpleYaml(text: string): SimpleDoc[] | undefined {
@@ -221,11 +257,11 @@ function parse(text: string): SimpleDoc[] {
       at = skipSpaces(line, c + 1);
       if (at === c + 1 && at < line.length) bail();
       if (line[at] === '-' && (line[at + 1] === ' ' || at + 1 === line.length)) bail();
-      const km = KEY.exec(line.slice(at));
+      const km = keyAt(KEY, line, at);
       if (!km) {
         const iv = inlineValue(line, at);
-        if (!iv) bail();
-        (top.value as unknown[]).push(iv!.v);
+        if (iv === NONE) bail();
+        (top.value as unknown[]).push(iv);
         continue;
       }
       // `- key: value`: a mapping item whose further keys sit at this column.
@@ -234,7 +270,7 @@ function parse(text: string): SimpleDoc[] {
       target = { indent: at, seq: false, value: m, path: `${top.path}/${(top.value as unknown[]).length - 1}` };
       stack.push(target);
     } else if (top.seq) bail();
-    const km = KEY.exec(line.slice(at));
+    const km = keyAt(KEY, line, at);
     if (!km) bail();
     const key = km![1]!;
     const map = target.value as Record<string, unknown>;
@@ -245,13 +281,13 @@ function parse(text: string): SimpleDoc[] {
     if (Object.hasOwn(map, key) || key === '__proto__') bail();
     const vstart = at + km![0].length;
     const iv = inlineValue(line, vstart);
-    if (!iv) {
+    if (iv === NONE) {
       target.pending = key;
       map[key] = null;
       continue;
     }
-    map[key] = iv.v;
-    if (key === 'name' && target.path === '/metadata' && doc && typeof iv.v === 'string') {
+    map[key] = iv;
+    if (key === 'name' && target.path === '/metadata' && doc && typeof iv === 'string') {
       doc.namePos = [ln + 1, vstart + 1];
     }
   }
