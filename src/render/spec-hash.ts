@@ -8,7 +8,7 @@
  * no whitespace). Fixed length, lower-case hex: no hash is a prefix of another, and it is the same on every
  * machine and run.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const SPEC_HASH_LENGTH = 16;
 
@@ -43,6 +43,6 @@ function partsJson(p: SpecHashParts): string {
 }
 
 export function specHashOf(parts: SpecHashParts): string {
-  const canonical = partsJson(parts);
-  return createHash('sha256').update(canonical).digest('hex').slice(0, SPEC_HASH_LENGTH);
+  // One-shot `hash` (no Hash object): several times cheaper than createHash().update().digest() for small inputs.
+  return hash('sha256', partsJson(parts), 'hex').slice(0, SPEC_HASH_LENGTH);
 }

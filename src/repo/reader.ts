@@ -45,8 +45,27 @@ export function isHiddenPath(path: string): boolean {
  */
 const SYMLINK_MESSAGE = 'File is a symlink: Gough never follows symlinks, commit the file itself';
 
+/** Bytes tried in the first read of a file; a larger file is read again at its real size. */
+const FIRST_READ = 64 * 1024;
+/** Files are read into shared slabs of this size and handed out as views: one allocation per ~thousand files. */
+const SLAB_BYTES = 1024 * 1024;
+const PARENT_SEGMENT = /(?:^|\/)\.\.(?:\/|$)/;
+
+/** True when a relative path has an empty or `..` segment, or is absolute. */
+function leavesRoot(path: string): boolean {
+  return (
+    path === '' ||
+    path.startsWith('/') ||
+    path.endsWith('/') ||
+    path.includes('//') ||
+    (path.includes('..') && PARENT_SEGMENT.test(path))
+  );
+}
+
 export function dirReader(root: string): FileReader {
-  const chunk = new Uint8Array(64 * 1024);
+  // A slab is never reused once full (views handed out stay valid); a new one is allocated instead.
+  let slab = new Uint8Array(SLAB_BYTES);
+  let used = 0;
   return {
     async list(opts = {}) {
       const out: FileEntry[] = [];
@@ -68,7 +87,7 @@ export function dirReader(root: string): FileReader {
     },
     async read(path, opts = {}) {
       opts.signal?.throwIfAborted();
-      if (path.startsWith('/') || path.split('/').some((s) => s === '..' || s === '')) {
+      if (leavesRoot(path)) {
         throw new GoughError('file-read', `Cannot read "${path}": path leaves the repository`);
       }
       // Synchronous calls: for many small files they are several times faster than the thread pool's round trips.
@@ -81,9 +100,18 @@ export function dirReader(root: string): FileReader {
         throw new GoughError('file-read', `Cannot read file: ${code ?? String(e)}`, { cause: e });
       }
       try {
-        // Read into a shared buffer first: most files fit, which saves the fstat call.
-        let n = readSync(fd, chunk, 0, chunk.length, 0);
-        if (n < chunk.length) return chunk.slice(0, n);
+        // Read into the slab first: most files fit, which saves the fstat call and a copy.
+        if (SLAB_BYTES - used < FIRST_READ) {
+          slab = new Uint8Array(SLAB_BYTES);
+          used = 0;
+        }
+        const start = used;
+        let n = readSync(fd, slab, start, FIRST_READ, 0);
+        if (n < FIRST_READ) {
+          used += n;
+          return slab.subarray(start, start + n);
+        }
+        const chunk = slab.subarray(start, start + FIRST_READ);
         const st = fstatSync(fd);
         if (!st.isFile()) throw new GoughError('file-read', 'Not a regular file');
         if (st.size > MAX_FILE_BYTES) {
