@@ -292,13 +292,17 @@ function nameOffsets(text: string): { offset: number; pos: FilePos }[] {
   return out;
 }
 
-function dataDepthExceeded(root: unknown): boolean {
-  const stack: [unknown, number][] = [[root, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (d > MAX_DEPTH) return true;
-    for (const c of Object.values(v)) if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+function dataDepthExceeded(v: unknown, d = 1): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (d > MAX_DEPTH) return true; // recursion stops here: at most MAX_DEPTH + 1 frames
+  if (Array.isArray(v)) {
+    for (const c of v) if (c !== null && typeof c === 'object' && dataDepthExceeded(c, d + 1)) return true;
+    return false;
+  }
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    const c = (v as Record<string, unknown>)[k];
+    if (c !== null && typeof c === 'object' && dataDepthExceeded(c, d + 1)) return true;
   }
   return false;
 }
@@ -705,6 +709,7 @@ function depthExceeded(root: unknown): Node | undefined {
 
 /** Cheap pre-scan that rejects pathological nesting before the (recursive) YAML composer sees it. */
 function scanNesting(text: string): { line: number; message: string } | undefined {
+  if (!mayNestTooDeep(text)) return undefined;
   let flow = 0;
   let line = 1;
   let atStart = true;
@@ -740,6 +745,24 @@ function scanNesting(text: string): { line: number; message: string } | undefine
     } else if ((c === 93 || c === 125) && flow > 0) flow--;
   }
   return undefined;
+}
+
+/**
+ * False when scanNesting cannot find anything, checked with native searches only: no line is longer than
+ * MAX_INDENT (indentation never exceeds a line's length) and there are at most MAX_FLOW_DEPTH `[`/`{` in all.
+ */
+function mayNestTooDeep(text: string): boolean {
+  let opens = 0;
+  for (let i = text.indexOf('['); i >= 0; i = text.indexOf('[', i + 1)) opens++;
+  for (let i = text.indexOf('{'); i >= 0; i = text.indexOf('{', i + 1)) opens++;
+  if (opens > MAX_FLOW_DEPTH) return true;
+  let start = 0;
+  for (;;) {
+    const eol = text.indexOf('\n', start);
+    if ((eol < 0 ? text.length : eol) - start > MAX_INDENT) return true;
+    if (eol < 0) return false;
+    start = eol + 1;
+  }
 }
 
 function lineColOfByte(bytes: Uint8Array, offset: number): FilePos {
