@@ -35,7 +35,7 @@ export function isYamlPath(path: string): boolean {
 
 /** True when any path segment starts with a dot (`.git/`, `.github/`, `.hidden.yaml`): such files are skipped. */
 export function isHiddenPath(path: string): boolean {
-  return path.split('/').some((seg) => seg.startsWith('.'));
+  return path.startsWith('.') || path.includes('/.');
 }
 
 /**
