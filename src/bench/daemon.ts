@@ -90,14 +90,15 @@ async function measureFleet(hosts: number, print: (l: string) => void): Promise<
     const watchMs: number[] = [];
     for (let i = 0; i < 3; i++) {
       const before = world.performed.length;
-      await commitOne();
+      // From before `git commit` runs: the watch can fire, and the action run, before the git process has exited.
       const t = performance.now();
+      await commitOne();
       await waitFor(() => world.performed.length > before, 30_000);
       watchMs.push(world.performed[before]!.at - t);
       await d.settled();
       await d.drain();
     }
-    rows.push([hosts, 'commit → first action, watch (median of 3, ms)', median(watchMs)]);
+    rows.push([hosts, 'git commit → first action, watch (median of 3, ms)', median(watchMs)]);
     await d.stop(1000);
 
     // Webhook (a restarted daemon: parse cache on disk).
@@ -109,10 +110,10 @@ async function measureFleet(hosts: number, print: (l: string) => void): Promise<
     const hookMs: number[] = [];
     for (let i = 0; i < 3; i++) {
       const before = world.performed.length;
+      const t = performance.now();
       await commitOne();
       const head = gitSync(dir, ['rev-parse', 'HEAD']);
       const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/main', after: head }));
-      const t = performance.now();
       const r = await d.handleWebhook({ 'x-github-event': 'push', 'x-hub-signature-256': signBody(SECRET, body) }, body);
       if (r.status !== 202) throw new Error(`Webhook answered ${r.status}`);
       await waitFor(() => world.performed.length > before, 30_000);
@@ -120,7 +121,7 @@ async function measureFleet(hosts: number, print: (l: string) => void): Promise<
       await d.settled();
       await d.drain();
     }
-    rows.push([hosts, 'push webhook → first action (median of 3, ms)', median(hookMs)]);
+    rows.push([hosts, 'git commit + push webhook → first action (median of 3, ms)', median(hookMs)]);
     await d.stop(1000);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -140,7 +141,9 @@ export const benchmark: Benchmark = {
   title: 'Daemon loop: commit → first action (watch, webhook), RSS idle',
   async run(print) {
     const rows: (string | number)[][] = [];
-    for (const n of [1000, 10_000]) rows.push(...(await measureFleet(n, print)));
+    // 10,000 hosts takes minutes here (cold load from Git objects ≈ 10 s, every pass re-validates): opt in.
+    const sizes = process.env['GOUGH_BENCH_DAEMON_LARGE'] ? [1000, 10_000] : [1000];
+    for (const n of sizes) rows.push(...(await measureFleet(n, print)));
     for (const l of table(['hosts', 'figure', 'value (ms unless noted)'], rows)) print(l);
   },
 };
