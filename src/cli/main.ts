@@ -2,6 +2,7 @@
  * The composition root: the only place that reads argv and process.env and names concrete drivers.
  * Commands are listed explicitly below; each lives in `commands/<name>.ts`.
  */
+import { GOUGH_VERSION } from '../model/index.js';
 import type { CliIo } from './command.js';
 import { EXIT } from './command.js';
 import { COMMANDS, type CommandEntry } from './commands/index.js';
@@ -27,7 +28,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version') {
-    io.stdout.write('gough 0.1.0\n');
+    io.stdout.write(`gough ${GOUGH_VERSION}\n`);
     return EXIT.ok;
   }
   const entry = COMMANDS.find((c) => c.name === name);

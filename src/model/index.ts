@@ -3,3 +3,4 @@ export * from './resources.js';
 export * from './selector.js';
 export * from './state.js';
 export * from './secrets.js';
+export * from './version.js';
