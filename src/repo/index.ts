@@ -19,7 +19,7 @@ export {
   MAX_FILE_BYTES,
 } from './limits.js';
 export type { LoadOptions, LoadResult, ParseCache } from './load.js';
-export { loadDirectory, loadRepo } from './load.js';
+export { LoadMemo, loadDirectory, loadRepo } from './load.js';
 export type {
   FileDiagnostic,
   FilePos,

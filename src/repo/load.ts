@@ -1,8 +1,13 @@
 /**
  * loadRepo: a tree of YAML files → DesiredState + every diagnostic of the repository in one run.
  * Per-file work (parse, schema, literal secrets) is cached by content id; cross-file checks (names, MACs, IPs,
- * BMCs, hostnames, references, selectors) and rendering run every time and are linear in the number of hosts.
+ * BMCs, hostnames, references, selectors) run every time and are linear in the number of hosts.
+ *
+ * A long-running caller keeps a `LoadMemo`: the result is a pure function of the files' contents, so a listing
+ * whose content ids match the memo's (or the parse cache's stored result) returns that result with the new
+ * revision, and a host whose document, site and template are the same objects as last time is not rendered again.
  */
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import {
   type DesiredState,
@@ -20,7 +25,7 @@ import {
   type SourcePos,
   type Template,
 } from '../model/index.js';
-import { renderHost } from '../render/index.js';
+import { type RenderResult, renderHost } from '../render/index.js';
 import { sortDiagnostics } from './diagnostics.js';
 import { globToRegExp, matchesAnyGlob } from './glob.js';
 import type { FilePos, ParsedDoc, ParsedFile } from './parse.js';
@@ -32,11 +37,27 @@ import { dirReader, type FileEntry, type FileReader, isHiddenPath, isYamlPath } 
 export interface ParseCache {
   get(id: string): ParsedFile | undefined;
   set(id: string, f: ParsedFile): void;
+  /** A whole load's result by the fingerprint of its files' content ids (optional: a disk cache keeps the latest). */
+  getResult?(fingerprint: string): LoadResult | undefined;
+  setResult?(fingerprint: string, r: LoadResult): void;
+}
+
+/** Renders by the identity of their inputs (parsed documents are immutable; unchanged blobs give the same objects). */
+type RenderMemo = WeakMap<Host, { site: Site; template: Template | undefined; result: RenderResult }>;
+
+/** What a long-running loader keeps between loads of the same repository (see the file comment). */
+export class LoadMemo {
+  /** The last result and the fingerprint of the files it was loaded from. */
+  last: { fingerprint: string; result: LoadResult } | undefined;
+  readonly renders: RenderMemo = new WeakMap();
+  /** Loads answered without parsing or rendering anything (for tests and metrics). */
+  reused = 0;
 }
 
 export type LoadOptions = {
   revision: string;
   cache?: ParseCache;
+  memo?: LoadMemo;
   signal?: AbortSignal;
 };
 export type LoadResult = {
@@ -60,6 +81,39 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
     .map((e) => (e.path.startsWith('./') ? { ...e, path: e.path.replace(/^(\.\/)+/, '') } : e))
     .filter((e) => isYamlPath(e.path) && !isHiddenPath(e.path));
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const fingerprint = fingerprintOf(entries);
+  if (fingerprint !== undefined) {
+    const memo = opts.memo;
+    const hit =
+      memo?.last?.fingerprint === fingerprint ? memo.last.result : opts.cache?.getResult?.(fingerprint);
+    if (hit) {
+      if (memo) {
+        memo.last = { fingerprint, result: hit };
+        memo.reused++;
+      }
+      return { ...hit, desired: { ...hit.desired, revision: opts.revision } };
+    }
+  }
+  const result = await loadEntries(reader, entries, opts);
+  if (fingerprint !== undefined) {
+    if (opts.memo) opts.memo.last = { fingerprint, result };
+    opts.cache?.setResult?.(fingerprint, result);
+  }
+  return result;
+}
+
+/** A digest of every listed path and content id; undefined when some file has no content id (nothing is reused). */
+function fingerprintOf(entries: readonly FileEntry[]): string | undefined {
+  const h = createHash('sha256');
+  for (const e of entries) {
+    if (e.id === undefined) return undefined;
+    h.update(`${e.path}\u0000${e.id}\n`);
+  }
+  return h.digest('hex');
+}
+
+async function loadEntries(reader: FileReader, entries: readonly FileEntry[], opts: LoadOptions): Promise<LoadResult> {
+  const { signal } = opts;
   const parsed: ParsedFile[] = new Array(entries.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -262,15 +316,17 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
   // Rendering: every host whose site and template resolve.
   const rendered = new Map<string, RenderedHost>();
   const reportedSyntax = new Set<string>();
+  const renders = opts.memo?.renders;
   for (const h of renderable) {
     const site = sites.get(h.res.spec.site)!.res;
     const tl = h.res.spec.template !== undefined ? templates.get(h.res.spec.template) : undefined;
-    const r = renderHost({
-      host: h.res,
-      site,
-      template: tl?.res,
-      revision: opts.revision,
-    });
+    const seen = renders?.get(h.res);
+    let r: RenderResult;
+    if (seen !== undefined && seen.site === site && seen.template === tl?.res) r = seen.result;
+    else {
+      r = renderHost({ host: h.res, site, template: tl?.res, revision: opts.revision });
+      renders?.set(h.res, { site, template: tl?.res, result: r });
+    }
     if (r.ok) {
       rendered.set(h.res.metadata.name, r.rendered);
       continue;

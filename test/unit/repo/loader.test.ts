@@ -9,6 +9,8 @@ import {
   formatDiagnostic,
   formatGithubAnnotation,
   globToRegExp,
+  LoadMemo,
+  type LoadResult,
   loadDirectory,
   loadRepo,
   type FileReader,
@@ -118,6 +120,62 @@ describe('loadRepo', () => {
     expect(a.desired.hosts[0]!.spec.power).toBe('on');
     expect(b.desired.hosts[0]!.spec.power).toBe('off');
     expect(b.desired.rendered.size).toBe(1);
+  });
+
+  test('a load memo answers an unchanged tree without reading, and re-renders only the host that changed', async () => {
+    const m = new Map<string, ParsedFile>();
+    const cache: ParseCache = { get: (id) => m.get(id), set: (id, f) => m.set(id, f) };
+    const memo = new LoadMemo();
+    const files: Record<string, string> = { 's.yaml': syntheticSite(0) };
+    for (const role of ['k8s-worker', 'database', 'edge']) files[`t-${role}.yaml`] = syntheticTemplate(role);
+    for (let i = 0; i < 6; i++) files[`h${i}.yaml`] = syntheticHost(i, 1);
+    const a = await loadRepo(memReader(files), { revision: 'a', cache, memo });
+    expect(a.diagnostics).toEqual([]);
+
+    const same = memReader(files);
+    const a2 = await loadRepo(same, { revision: 'a2', cache, memo });
+    expect(same.reads).toEqual([]);
+    expect(memo.reused).toBe(1);
+    expect(a2.desired.revision).toBe('a2');
+    expect(a2.desired.hosts).toBe(a.desired.hosts);
+
+    const changed: Record<string, string> = { ...files, 'h3.yaml': files['h3.yaml']!.replaceAll('rack: r0', 'rack: r9') };
+    const b = await loadRepo(memReader(changed), { revision: 'b', cache, memo });
+    const fresh = await loadRepo(memReader(changed), { revision: 'b' });
+    expect(b).toEqual(fresh);
+    const name = (i: number) => b.desired.hosts[i]!.metadata.name;
+    expect(b.desired.rendered.get(name(3))).not.toEqual(a.desired.rendered.get(name(3)));
+    for (const i of [0, 1, 2, 4, 5]) expect(b.desired.rendered.get(name(i))).toBe(a.desired.rendered.get(name(i)));
+
+    // A changed template re-renders the hosts that use it, and only those.
+    const t = { ...changed, 't-edge.yaml': changed['t-edge.yaml']!.replace('rack={{ vars.rack }}', 'r={{ vars.rack }}') };
+    const c = await loadRepo(memReader(t), { revision: 'c', cache, memo });
+    expect(c).toEqual(await loadRepo(memReader(t), { revision: 'c' }));
+    for (const h of c.desired.hosts) {
+      const same = c.desired.rendered.get(h.metadata.name) === b.desired.rendered.get(h.metadata.name);
+      expect(same).toBe(h.spec.template !== 'edge');
+    }
+  });
+
+  test('a stored result is used for a listing with the same content ids, whatever the revision', async () => {
+    const stored = new Map<string, LoadResult>();
+    const cache: ParseCache = {
+      get: () => undefined,
+      set: () => {},
+      getResult: (k) => stored.get(k),
+      setResult: (k, r) => stored.set(k, structuredClone(r)),
+    };
+    const files = { 's.yaml': syntheticSite(0), 't.yaml': syntheticTemplate('k8s-worker'), 'h.yaml': syntheticHost(0, 1) };
+    const a = await loadRepo(memReader(files), { revision: 'a', cache });
+    expect(stored.size).toBe(1);
+    const again = memReader(files);
+    const b = await loadRepo(again, { revision: 'b', cache });
+    expect(again.reads).toEqual([]);
+    expect(b).toEqual({ ...a, desired: { ...a.desired, revision: 'b' } });
+    const other = memReader({ ...files, 'h.yaml': files['h.yaml'].replace('power: "on"', 'power: "off"') });
+    await loadRepo(other, { revision: 'c', cache });
+    expect(other.reads.length).toBeGreaterThan(0);
+    expect(stored.size).toBe(2);
   });
 
   test('diagnostics of cached, fast-parsed files still point at the exact node', async () => {
