@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DiskParseCache, GitSource } from '../git/index.js';
-import { MAX_FILE_BYTES, type ParsedFile, loadRepo } from '../repo/index.js';
+import { type LoadResult, MAX_FILE_BYTES, type ParsedFile, loadRepo } from '../repo/index.js';
 import { type Benchmark, measure, table } from './harness.js';
 import { generateSyntheticRepo } from './synthetic.js';
 
@@ -36,7 +36,7 @@ export async function syntheticGitRepo(hosts: number, opts: { policies?: boolean
   return { dir, hostFiles };
 }
 
-async function load(src: GitSource, commit: string, cache: DiskParseCache<ParsedFile>) {
+async function load(src: GitSource, commit: string, cache: DiskParseCache<ParsedFile, LoadResult>) {
   const r = await loadRepo(src.reader(commit, { maxBytes: MAX_FILE_BYTES }), { revision: commit, cache });
   cache.flush();
   if (r.diagnostics.some((d) => d.severity === 'error')) throw new Error(`Synthetic repo has errors: ${r.diagnostics[0]?.message}`);
@@ -62,7 +62,7 @@ export const benchmark: Benchmark = {
 
       const cachePath = join(state, 'parse-cache.sqlite');
       const head = gitSync(dir, ['rev-parse', 'HEAD']);
-      let cache = new DiskParseCache<ParsedFile>(cachePath, { version: 'bench' });
+      let cache = new DiskParseCache<ParsedFile, LoadResult>(cachePath, { version: 'bench' });
       let src = await GitSource.open({ path: dir, branch: 'main' });
       const trees = await measure(() => src.listFiles(head));
       rows.push([`walk every tree (${trees.value.length} files)`, trees.ms, trees.peakRssMiB, '']);
@@ -72,7 +72,7 @@ export const benchmark: Benchmark = {
       cache.close();
 
       // Warm restart: new source (no tree cache), parse cache reopened from disk.
-      cache = new DiskParseCache<ParsedFile>(cachePath, { version: 'bench' });
+      cache = new DiskParseCache<ParsedFile, LoadResult>(cachePath, { version: 'bench' });
       src = await GitSource.open({ path: dir, branch: 'main' });
       const warm = await measure(() => load(src, head, cache));
       rows.push(['warm restart (parse cache on disk)', warm.ms, warm.peakRssMiB, warm.ms <= 500 ? '≤ 500 ms ✓' : '≤ 500 ms ✗']);

@@ -24,7 +24,7 @@ import type {
 import { toGoughError } from '../model/index.js';
 import { plan as computePlan } from '../plan/index.js';
 import { type LastAction, computeStatusDocs, statusCommitMessage, statusFiles } from '../report/index.js';
-import { MAX_FILE_BYTES, type ParseCache, type ParsedFile, hasErrors, loadRepo } from '../repo/index.js';
+import { LoadMemo, type LoadResult, MAX_FILE_BYTES, type ParseCache, type ParsedFile, hasErrors, loadRepo } from '../repo/index.js';
 import type { DaemonConfig } from './config.js';
 import type { DaemonEvent, DaemonSnapshot, DaemonView, HostView, PassInfo, WebhookResult } from './view.js';
 
@@ -63,6 +63,8 @@ export class Daemon implements DaemonView {
   #provisionerOf: (site: Site) => Provisioner;
   #provisioners = new Map<string, { key: string; p: Provisioner }>();
   #cache: (ParseCache & { flush?(): void; close?(): void }) | undefined;
+  /** Between loads: the last result and each host's render (a one-file commit re-renders one host). */
+  readonly #memo = new LoadMemo();
   #statusWriter: (site: string) => GitStatusWriter | undefined;
   #webhookSecret: string | undefined;
   #log: Logger;
@@ -116,8 +118,8 @@ export class Daemon implements DaemonView {
     this.#snapshot = { sites: [...this.config.sites], hosts: [], events: [] };
   }
 
-  static defaultCache(stateDir: string): DiskParseCache<ParsedFile> {
-    return new DiskParseCache<ParsedFile>(`${stateDir}/parse-cache.sqlite`, { version: 'repo-v1' });
+  static defaultCache(stateDir: string): DiskParseCache<ParsedFile, LoadResult> {
+    return new DiskParseCache<ParsedFile, LoadResult>(`${stateDir}/parse-cache.sqlite`, { version: 'repo-v1' });
   }
 
   // ------------------------------------------------------------------------------------------- DaemonView
@@ -263,7 +265,7 @@ export class Daemon implements DaemonView {
   async #load(revision: string, signal: AbortSignal): Promise<void> {
     if (revision === this.#loadedRevision) return;
     const reader = this.#source.reader(revision, { maxBytes: MAX_FILE_BYTES });
-    const r = await loadRepo(reader, { revision, ...(this.#cache ? { cache: this.#cache } : {}), signal });
+    const r = await loadRepo(reader, { revision, memo: this.#memo, ...(this.#cache ? { cache: this.#cache } : {}), signal });
     this.#cache?.flush?.();
     this.#loadedRevision = revision;
     const errors = r.diagnostics.filter((d) => d.severity === 'error').length;

@@ -1,14 +1,26 @@
 /**
  * The parse cache on disk: parsed documents keyed by content id (Git blob id), in one SQLite file in the state
- * directory. Content-addressed, so entries never go stale; a version string keys out entries written by another
- * parser version. Writes are buffered and committed in one transaction (at the next tick, or on `flush`).
+ * directory. Content-addressed, so entries never go stale; a version string (with Gough's version) keys out entries
+ * written by other code. Writes are buffered and committed in one transaction (at the next tick, or on `flush`).
+ *
+ * It also keeps the latest whole load result, keyed by the fingerprint of the files' content ids, so a restart on
+ * an unchanged revision neither parses nor renders. That entry is large (every rendered host), so it is written
+ * when the process is idle (`resultDelayMs` after the last load) or on `close`, never on a pass's critical path.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import Database from 'better-sqlite3';
-import { GoughError } from '../model/index.js';
+import { GOUGH_VERSION, GoughError } from '../model/index.js';
 
-export class DiskParseCache<T = unknown> {
+export type DiskParseCacheOptions = {
+  version?: string;
+  memoryEntries?: number;
+  /** Idle time before the latest load result is written (default 5000 ms). */
+  resultDelayMs?: number;
+};
+
+export class DiskParseCache<T = unknown, R = unknown> {
   #db: Database.Database;
   #get: Database.Statement;
   #put: Database.Statement;
@@ -18,23 +30,64 @@ export class DiskParseCache<T = unknown> {
   #memoryMax: number;
   #scheduled = false;
   #version: string;
+  #getResult: Database.Statement;
+  #putResult: Database.Statement;
+  #pendingResult: { fingerprint: string; result: R } | undefined;
+  #resultTimer: NodeJS.Timeout | undefined;
+  #resultDelayMs: number;
   hits = 0;
   misses = 0;
 
-  constructor(path: string, opts: { version?: string; memoryEntries?: number } = {}) {
-    this.#version = opts.version ?? 'v1';
+  constructor(path: string, opts: DiskParseCacheOptions = {}) {
+    this.#version = `${opts.version ?? 'v1'}/${GOUGH_VERSION}`;
     this.#memoryMax = opts.memoryEntries ?? 100_000;
+    this.#resultDelayMs = opts.resultDelayMs ?? 5000;
     try {
       mkdirSync(dirname(path), { recursive: true });
       this.#db = new Database(path, { timeout: 5000 });
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
       this.#db.exec('CREATE TABLE IF NOT EXISTS parsed (id TEXT PRIMARY KEY, version TEXT NOT NULL, json TEXT NOT NULL)');
+      this.#db.exec('CREATE TABLE IF NOT EXISTS result (slot INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL, version TEXT NOT NULL, data BLOB NOT NULL)');
     } catch (e) {
       throw new GoughError('git-error', `Cannot open the parse cache "${path}": ${(e as Error).message}`, { cause: e });
     }
     this.#get = this.#db.prepare('SELECT json FROM parsed WHERE id = ? AND version = ?');
     this.#put = this.#db.prepare('INSERT OR REPLACE INTO parsed (id, version, json) VALUES (?, ?, ?)');
+    this.#getResult = this.#db.prepare('SELECT data FROM result WHERE slot = 1 AND fingerprint = ? AND version = ?');
+    this.#putResult = this.#db.prepare('INSERT OR REPLACE INTO result (slot, fingerprint, version, data) VALUES (1, ?, ?, ?)');
+  }
+
+  /** The stored load result for `fingerprint`, if it is the latest one written. */
+  getResult(fingerprint: string): R | undefined {
+    if (this.#pendingResult?.fingerprint === fingerprint) return this.#pendingResult.result;
+    if (!this.#db.open) return undefined;
+    const r = this.#getResult.get(fingerprint, this.#version) as { data: Buffer } | undefined;
+    if (!r) return undefined;
+    try {
+      return deserialize(r.data) as R;
+    } catch {
+      return undefined; // unreadable (another Node version's format): load as if cold
+    }
+  }
+
+  /** Remembers the latest load result; written when idle or on `close`. */
+  setResult(fingerprint: string, result: R): void {
+    this.#pendingResult = { fingerprint, result };
+    if (this.#resultTimer === undefined) {
+      this.#resultTimer = setTimeout(() => this.flushResult(), this.#resultDelayMs);
+      this.#resultTimer.unref();
+    } else this.#resultTimer.refresh();
+  }
+
+  /** Writes the pending load result now. */
+  flushResult(): void {
+    if (this.#resultTimer !== undefined) clearTimeout(this.#resultTimer);
+    this.#resultTimer = undefined;
+    const p = this.#pendingResult;
+    this.#pendingResult = undefined;
+    if (p === undefined || !this.#db.open) return;
+    this.#putResult.run(p.fingerprint, this.#version, serialize(p.result));
   }
 
   get(id: string): T | undefined {
@@ -85,6 +138,7 @@ export class DiskParseCache<T = unknown> {
 
   close(): void {
     this.flush();
+    this.flushResult();
     if (this.#db.open) this.#db.close();
   }
 }

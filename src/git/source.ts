@@ -35,10 +35,6 @@ export type GitFileReaderOptions = {
   maxBytes?: number;
 };
 
-function isHidden(path: string): boolean {
-  return path.split('/').some((s) => s.startsWith('.'));
-}
-
 export class GitSource {
   readonly branch: string;
   readonly gitdir: string;
@@ -48,6 +44,8 @@ export class GitSource {
   readonly cache: object = {};
   /** Tree listings by tree id (immutable, so never invalidated; bounded). */
   #trees = new Map<string, TreeEntry[]>();
+  /** Whole-commit file lists by root tree id (the latest few: a pass re-lists the revision it loaded). */
+  #listings = new Map<string, GitFileEntry[]>();
 
   private constructor(gitdir: string, branch: string, url: string | undefined, auth: GitAuth | undefined) {
     this.gitdir = gitdir;
@@ -149,7 +147,7 @@ export class GitSource {
     return entries;
   }
 
-  /** Every file of `commit` (sorted by path), read from tree objects only. */
+  /** Every file of `commit` (sorted by path; hidden names skipped), read from tree objects only. Do not mutate. */
   async listFiles(commit: string, opts: GitFileReaderOptions & { signal?: AbortSignal } = {}): Promise<GitFileEntry[]> {
     let rootTree: string;
     try {
@@ -157,6 +155,9 @@ export class GitSource {
     } catch (e) {
       throw new GoughError('git-error', `Cannot read commit "${commit}": ${(e as Error).message}`, { cause: e });
     }
+    const memo = opts.include === undefined;
+    const hit = memo ? this.#listings.get(rootTree) : undefined;
+    if (hit) return hit;
     const out: GitFileEntry[] = [];
     const walk = async (treeOid: string, prefix: string): Promise<void> => {
       opts.signal?.throwIfAborted();
@@ -169,6 +170,10 @@ export class GitSource {
     };
     await walk(rootTree, '');
     out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    if (memo) {
+      if (this.#listings.size >= 4) this.#listings.delete(this.#listings.keys().next().value as string);
+      this.#listings.set(rootTree, out);
+    }
     return out;
   }
 
@@ -190,6 +195,7 @@ export class GitFileReader {
   #source: GitSource;
   #commit: string;
   #opts: GitFileReaderOptions;
+  #files: GitFileEntry[] | undefined;
   #byPath: Map<string, GitFileEntry> | undefined;
 
   constructor(source: GitSource, commit: string, opts: GitFileReaderOptions) {
@@ -204,14 +210,15 @@ export class GitFileReader {
 
   async list(opts: { signal?: AbortSignal } = {}): Promise<{ path: string; id: string }[]> {
     const files = await this.#source.listFiles(this.#commit, { ...this.#opts, ...opts });
-    this.#byPath = new Map(files.map((f) => [f.path, f]));
-    return files.filter((f) => !isHidden(f.path)).map((f) => ({ path: f.path, id: f.id }));
+    this.#files = files;
+    return files;
   }
 
   async read(path: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     opts.signal?.throwIfAborted();
-    if (!this.#byPath) await this.list(opts);
-    const f = this.#byPath!.get(path);
+    if (!this.#files) await this.list(opts);
+    this.#byPath ??= new Map(this.#files!.map((f) => [f.path, f]));
+    const f = this.#byPath.get(path);
     if (!f) throw new GoughError('file-read', `Cannot read "${path}": not in commit "${this.#commit.slice(0, 12)}"`);
     if (f.mode === '120000') throw new GoughError('file-read', `Cannot read "${path}": it is a symbolic link`);
     const blob = await this.#source.readBlob(f.id);

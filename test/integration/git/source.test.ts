@@ -57,7 +57,7 @@ describe('git source (git http-backend)', () => {
       .map((l) => l.split(/\s+/))
       .filter((f) => f[3]!.endsWith('.yaml') && !f[3]!.startsWith('.'))
       .map((f) => ({ path: f[3], id: f[2] }));
-    expect(files).toEqual(native);
+    expect(files.map((f) => ({ path: f.path, id: f.id }))).toEqual(native);
     expect(new TextDecoder().decode(await reader.read('hosts/r1/n2.yaml'))).toBe('kind: Host\nname: n2\n');
     // No work tree anywhere: the clone is bare.
     expect(gitCmd(join(state, 'a.git'), ['rev-parse', '--is-bare-repository'])).toBe('true');
@@ -112,6 +112,27 @@ describe('git source (git http-backend)', () => {
     const c3 = new DiskParseCache(path, { version: 'test-2' });
     expect(c3.get('blob-a')).toBeUndefined();
     c3.close();
+  });
+
+  it('keeps the latest load result by fingerprint, written when idle or on close', async () => {
+    const path = join(state, 'cache2', 'parse-cache.sqlite');
+    const result = { desired: { hosts: [{ name: 'n1' }], rendered: new Map([['n1', { specHash: 'abc' }]]) } };
+    const c1 = new DiskParseCache<unknown, typeof result>(path, { version: 'test-1', resultDelayMs: 50 });
+    c1.setResult('fp-1', result);
+    expect(c1.getResult('fp-1')).toBe(result);
+    await new Promise((r) => setTimeout(r, 200));
+    const reader = new DiskParseCache<unknown, typeof result>(path, { version: 'test-1' });
+    expect(reader.getResult('fp-1')).toEqual(result);
+    reader.close();
+    c1.setResult('fp-2', result);
+    c1.close();
+    const c2 = new DiskParseCache<unknown, typeof result>(path, { version: 'test-1' });
+    expect(c2.getResult('fp-1')).toBeUndefined();
+    expect(c2.getResult('fp-2')?.desired.rendered.get('n1')).toEqual({ specHash: 'abc' });
+    c2.close();
+    const other = new DiskParseCache<unknown, typeof result>(path, { version: 'test-2' });
+    expect(other.getResult('fp-2')).toBeUndefined();
+    other.close();
   });
 });
 
