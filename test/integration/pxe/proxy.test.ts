@@ -86,6 +86,11 @@ describe('Gough proxyDHCP alongside dnsmasq (root, netns, dnsmasq)', () => {
     ]);
     // dnsmasq logs its DHCP range once its DHCP socket is up; under load that comes well after "started".
     await waitFor('dnsmasq to serve DHCP', 10_000, () => /DHCP, IP range/.test(dnsmasq.output()));
+    // A loaded machine sometimes loses the very first broadcast on the fresh bridge before dnsmasq sees it (a PXE
+    // ROM would retransmit): wait until dnsmasq has answered one DISCOVER before Gough joins.
+    await waitFor('dnsmasq to answer a DISCOVER', 20_000, () =>
+      (pxeExchange([{ type: 'DISCOVER', to: '255.255.255.255', port: 67 }], 700)[0] ?? []).some((o) => o.server === '10.250.0.1'),
+    );
     const S = site({ mode: 'proxy', bootServer: '10.250.0.3' });
     served = await servePxe(ns, { site: S, hosts: desired(S, [host(1)]) }, ns.prx);
   });
@@ -97,7 +102,7 @@ describe('Gough proxyDHCP alongside dnsmasq (root, netns, dnsmasq)', () => {
     const [offers] = pxeExchange([{ type: 'DISCOVER', to: '255.255.255.255', port: 67 }], 2000);
     const fromDnsmasq = offers?.find((o) => o.server === '10.250.0.1');
     const fromGough = offers?.find((o) => o.server === '10.250.0.3');
-    expect(fromDnsmasq?.type).toBe('OFFER');
+    expect(fromDnsmasq?.type, `replies: ${JSON.stringify(offers)}\ndnsmasq said:\n${dnsmasq.output()}`).toBe('OFFER');
     expect(fromDnsmasq?.yiaddr).toMatch(/^10\.250\.0\.1\d\d$/);
     expect(fromGough).toMatchObject({
       type: 'OFFER',
