@@ -10,23 +10,53 @@
 
 export type SimpleDoc = { data: unknown; namePos?: [line: number, col: number] };
 
+/** One open block. Every frame has the same fields (one hidden class), set at creation. */
 type Frame = {
   indent: number;
   seq: boolean;
   value: Record<string, unknown> | unknown[];
   /** A key whose value is a nested block still to come. */
-  pending?: string | undefined;
-  /** Path of keys from the document root (for locating metadata.name). */
-  path: string;
+  pending: string | undefined;
+  /** 0: the document root, 1: the root's `metadata` mapping, 2: anything else (for locating metadata.name). */
+  role: 0 | 1 | 2;
 };
 
-/** Sticky: matched at `lastIndex` of the whole line, so no per-line substring is made. */
-const KEY = /([A-Za-z0-9_][A-Za-z0-9_./-]*):(?: +|$)/y;
-const FLOW_KEY = /([A-Za-z0-9_][A-Za-z0-9_./-]*): +/y;
+function frame(indent: number, seq: boolean, value: Frame['value'], role: Frame['role']): Frame {
+  return { indent, seq, value, pending: undefined, role };
+}
 
-function keyAt(re: RegExp, s: string, i: number): RegExpExecArray | null {
-  re.lastIndex = i;
-  return re.exec(s);
+/** 1: may start a key (`[A-Za-z0-9_]`); 2: may continue one (also `.`, `/`, `-`). */
+const KEY_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z0-9_]/.test(ch)) KEY_CHAR[c] = 1;
+  else if (/[./-]/.test(ch)) KEY_CHAR[c] = 2;
+}
+
+/**
+ * A `key:` at `i` of `s`, as `/([A-Za-z0-9_][A-Za-z0-9_./-]*):(?: +|$)/y` would match it (in flow context
+ * `: +`: a space is required): returns the index of the colon, or -1, and sets `end` to where the value starts.
+ */
+function keyEnd(s: string, i: number, flow: boolean): number {
+  const n = s.length;
+  let c = s.charCodeAt(i);
+  if (!(c < 128 && KEY_CHAR[c] === 1)) return -1;
+  let j = i + 1;
+  while (j < n) {
+    c = s.charCodeAt(j);
+    if (c >= 128 || KEY_CHAR[c] === 0) break;
+    j++;
+  }
+  if (s.charCodeAt(j) !== 58 /* : */) return -1;
+  let v = j + 1;
+  if (v === n && !flow) {
+    end = v;
+    return j;
+  }
+  if (s.charCodeAt(v) !== 32) return -1;
+  while (s.charCodeAt(v) === 32) v++;
+  end = v;
+  return j;
 }
 const INT = /^[-+]?[0-9]+$/;
 const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
@@ -75,7 +105,8 @@ function scalarAt(s: string, i: number, flow: boolean): unknown {
   if (q === '"' || q === "'") {
     // Common case: no escapes before the closing quote.
     const close = s.indexOf(q, i + 1);
-    const simple = q === '"' ? !s.slice(i + 1, close).includes('\\') : s[close + 1] !== "'";
+    const backslash = q === '"' ? s.indexOf('\\', i + 1) : -1;
+    const simple = q === '"' ? backslash < 0 || backslash > close : s[close + 1] !== "'";
     if (close >= 0 && simple) {
       end = close + 1;
       return s.slice(i + 1, close);
@@ -157,11 +188,11 @@ function flowAt(s: string, i: number): unknown {
       seq.push(scalarAt(s, j, true));
       j = skipSpaces(s, end);
     } else {
-      const m = keyAt(FLOW_KEY, s, j);
-      if (!m) bail();
-      const key = m![1]!;
-      if (Object.hasOwn(map, key) || key === '__proto__') bail();
-      const vs = j + m![0].length;
+      const colon = keyEnd(s, j, true);
+      if (colon < 0) bail();
+      const key = s.slice(j, colon);
+      if (key === '__proto__' || Object.hasOwn(map, key)) bail();
+      const vs = end;
       if (s[vs] === '[' || s[vs] === '{' || s[vs] === ',' || s[vs] === '}') bail();
       map[key] = scalarAt(s, vs, true);
       j = skipSpaces(s, end);
@@ -240,11 +271,11 @@ function parse(text: string): SimpleDoc[] {
       if (!top) {
         if (doc || c !== 0) bail();
         doc = { data: container };
-        stack.push({ indent: c, seq: isItem, value: container, path: '' });
+        stack.push(frame(c, isItem, container, 0));
       } else {
         if (top.seq || top.pending === undefined) bail();
         (top.value as Record<string, unknown>)[top.pending!] = container;
-        stack.push({ indent: c, seq: isItem, value: container, path: `${top.path}/${top.pending}` });
+        stack.push(frame(c, isItem, container, top.role === 0 && top.pending === 'metadata' ? 1 : 2));
         top.pending = undefined;
       }
       top = stack[stack.length - 1]!;
@@ -257,8 +288,7 @@ function parse(text: string): SimpleDoc[] {
       at = skipSpaces(line, c + 1);
       if (at === c + 1 && at < line.length) bail();
       if (line[at] === '-' && (line[at + 1] === ' ' || at + 1 === line.length)) bail();
-      const km = keyAt(KEY, line, at);
-      if (!km) {
+      if (keyEnd(line, at, false) < 0) {
         const iv = inlineValue(line, at);
         if (iv === NONE) bail();
         (top.value as unknown[]).push(iv);
@@ -267,19 +297,19 @@ function parse(text: string): SimpleDoc[] {
       // `- key: value`: a mapping item whose further keys sit at this column.
       const m: Record<string, unknown> = {};
       (top.value as unknown[]).push(m);
-      target = { indent: at, seq: false, value: m, path: `${top.path}/${(top.value as unknown[]).length - 1}` };
+      target = frame(at, false, m, 2);
       stack.push(target);
     } else if (top.seq) bail();
-    const km = keyAt(KEY, line, at);
-    if (!km) bail();
-    const key = km![1]!;
+    const colon = keyEnd(line, at, false);
+    if (colon < 0) bail();
+    const key = line.slice(at, colon);
+    const vstart = end;
     const map = target.value as Record<string, unknown>;
     if (target.pending !== undefined) {
       map[target.pending] = null;
       target.pending = undefined;
     }
-    if (Object.hasOwn(map, key) || key === '__proto__') bail();
-    const vstart = at + km![0].length;
+    if (key === '__proto__' || Object.hasOwn(map, key)) bail();
     const iv = inlineValue(line, vstart);
     if (iv === NONE) {
       target.pending = key;
@@ -287,7 +317,7 @@ function parse(text: string): SimpleDoc[] {
       continue;
     }
     map[key] = iv;
-    if (key === 'name' && target.path === '/metadata' && doc && typeof iv === 'string') {
+    if (key === 'name' && target.role === 1 && doc && typeof iv === 'string') {
       doc.namePos = [ln + 1, vstart + 1];
     }
   }
