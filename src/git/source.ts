@@ -46,6 +46,8 @@ export class GitSource {
   #trees = new Map<string, TreeEntry[]>();
   /** Whole-commit file lists by root tree id (the latest few: a pass re-lists the revision it loaded). */
   #listings = new Map<string, GitFileEntry[]>();
+  /** Files under a subtree by `tree id + "\0" + path` (never mutated). */
+  #subtrees = new Map<string, GitFileEntry[]>();
 
   private constructor(gitdir: string, branch: string, url: string | undefined, auth: GitAuth | undefined) {
     this.gitdir = gitdir;
@@ -158,18 +160,30 @@ export class GitSource {
     const memo = opts.include === undefined;
     const hit = memo ? this.#listings.get(rootTree) : undefined;
     if (hit) return hit;
-    const out: GitFileEntry[] = [];
-    const walk = async (treeOid: string, prefix: string): Promise<void> => {
+    // Each subtree's files by (tree id, path): a new commit re-walks only the trees it changed.
+    const walk = async (treeOid: string, prefix: string): Promise<GitFileEntry[]> => {
       opts.signal?.throwIfAborted();
+      const key = `${treeOid}\u0000${prefix}`;
+      const seen = memo ? this.#subtrees.get(key) : undefined;
+      if (seen) return seen;
+      const files: GitFileEntry[] = [];
       for (const e of await this.#tree(treeOid)) {
         if (e.path.startsWith('.')) continue;
         const p = prefix === '' ? e.path : `${prefix}/${e.path}`;
-        if (e.type === 'tree') await walk(e.oid, p);
-        else if (e.type === 'blob' && (opts.include ? opts.include(p) : true)) out.push({ path: p, id: e.oid, mode: e.mode });
+        if (e.type === 'tree') for (const f of await walk(e.oid, p)) files.push(f);
+        else if (e.type === 'blob' && (opts.include ? opts.include(p) : true)) files.push({ path: p, id: e.oid, mode: e.mode });
       }
+      if (memo) {
+        if (this.#subtrees.size >= 50_000) this.#subtrees.clear();
+        this.#subtrees.set(key, files);
+      }
+      return files;
     };
-    await walk(rootTree, '');
-    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    // Git orders a tree's entries as if directory names ended in "/": sort by plain path (a copy: walks are shared).
+    const out = [...(await walk(rootTree, ''))];
+    let sorted = true;
+    for (let i = 1; i < out.length && sorted; i++) sorted = out[i - 1]!.path < out[i]!.path;
+    if (!sorted) out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     if (memo) {
       if (this.#listings.size >= 4) this.#listings.delete(this.#listings.keys().next().value as string);
       this.#listings.set(rootTree, out);

@@ -102,6 +102,34 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
   return result;
 }
 
+/** A host's uniqueness keys, normalised; computed once per (immutable) host document. */
+type HostKeys = { ip: string | undefined; bmc: string | undefined; hostname: string };
+const hostKeys = new WeakMap<Host, HostKeys>();
+function keysOf(h: Host): HostKeys {
+  let k = hostKeys.get(h);
+  if (k === undefined) {
+    const { network, hardware } = h.spec;
+    k = {
+      ip: network?.address === undefined ? undefined : network.address.replace(/\/\d+$/, '').toLowerCase(),
+      bmc: hardware.bmc === undefined ? undefined : `${hardware.bmc.address.toLowerCase()}:${hardware.bmc.port ?? 623}`,
+      hostname: hostnameOf(h).toLowerCase(),
+    };
+    hostKeys.set(h, k);
+  }
+  return k;
+}
+
+/** A document's `sources` entry; kept per document object (the same blob may sit at two paths: checked). */
+const docSources = new WeakMap<ParsedDoc, { key: string; pos: SourcePos }>();
+function sourceOf(kind: Kind, doc: ParsedDoc, file: string): { key: string; pos: SourcePos } {
+  let s = docSources.get(doc);
+  if (s === undefined || s.pos.file !== file) {
+    s = { key: `${kind}/${doc.name}`, pos: { file, line: doc.at[0], col: doc.at[1] } };
+    docSources.set(doc, s);
+  }
+  return s;
+}
+
 /** A digest of every listed path and content id; undefined when some file has no content id (nothing is reused). */
 function fingerprintOf(entries: readonly FileEntry[]): string | undefined {
   const h = createHash('sha256');
@@ -222,23 +250,26 @@ async function loadEntries(reader: FileReader, entries: readonly FileEntry[], op
   const bmcs = new Map<string, Located<Host>>();
   const hostnames = new Map<string, Located<Host>>();
   const renderable: Located<Host>[] = [];
-  const uniq = (
+  /** Claims `key` for `h`; on a duplicate, reports it at `path` (built only then). */
+  const claim = (
     map: Map<string, Located<Host>>,
     key: string,
     h: Located<Host>,
-    path: (string | number)[],
+    path: () => (string | number)[],
     code: string,
     what: string,
   ): void => {
     const first = map.get(key);
-    if (first) {
-      add(
-        h.file,
-        posIn(h, path),
-        code,
-        `${what} is already used by host "${first.res.metadata.name}" (${where(first.file, first.doc.at)})`,
-      );
-    } else map.set(key, h);
+    if (first === undefined) {
+      map.set(key, h);
+      return;
+    }
+    add(
+      h.file,
+      posIn(h, path()),
+      code,
+      `${what} "${key}" is already used by host "${first.res.metadata.name}" (${where(first.file, first.doc.at)})`,
+    );
   };
   for (const h of byKind.Host) {
     const spec = h.res.spec;
@@ -264,26 +295,20 @@ async function loadEntries(reader: FileReader, entries: readonly FileEntry[], op
       }
       ok = false;
     }
-    spec.hardware.macs.forEach((m, i) => {
-      uniq(macs, m, h, ['spec', 'hardware', 'macs', i], 'duplicate-mac', `MAC "${m}"`);
-    });
-    if (spec.network?.address !== undefined) {
-      const ip = spec.network.address.replace(/\/\d+$/, '').toLowerCase();
-      uniq(ips, ip, h, ['spec', 'network', 'address'], 'duplicate-ip', `IP address "${ip}"`);
+    const k = keysOf(h.res);
+    const hw = spec.hardware.macs;
+    for (let i = 0; i < hw.length; i++) {
+      claim(macs, hw[i]!, h, () => ['spec', 'hardware', 'macs', i], 'duplicate-mac', 'MAC');
     }
-    const bmc = spec.hardware.bmc;
-    if (bmc) {
-      const key = `${bmc.address.toLowerCase()}:${bmc.port ?? 623}`;
-      uniq(bmcs, key, h, ['spec', 'hardware', 'bmc', 'address'], 'duplicate-bmc', `BMC "${key}"`);
-    }
-    const hn = hostnameOf(h.res).toLowerCase();
-    uniq(
+    if (k.ip !== undefined) claim(ips, k.ip, h, () => ['spec', 'network', 'address'], 'duplicate-ip', 'IP address');
+    if (k.bmc !== undefined) claim(bmcs, k.bmc, h, () => ['spec', 'hardware', 'bmc', 'address'], 'duplicate-bmc', 'BMC');
+    claim(
       hostnames,
-      hn,
+      k.hostname,
       h,
-      spec.hostname !== undefined ? ['spec', 'hostname'] : ['metadata', 'name'],
+      () => (spec.hostname !== undefined ? ['spec', 'hostname'] : ['metadata', 'name']),
       'duplicate-hostname',
-      `Hostname "${hn}"`,
+      'Hostname',
     );
     if (ok) renderable.push(h);
   }
@@ -353,11 +378,8 @@ async function loadEntries(reader: FileReader, entries: readonly FileEntry[], op
   const sources = new Map<string, SourcePos>();
   for (const kind of ['Site', 'Host', 'Template', 'Policy'] as const) {
     for (const l of byKind[kind] as Located<unknown>[]) {
-      sources.set(`${kind}/${l.doc.name}`, {
-        file: l.file,
-        line: l.doc.at[0],
-        col: l.doc.at[1],
-      });
+      const src = sourceOf(kind, l.doc, l.file);
+      sources.set(src.key, src.pos);
     }
   }
   if (configAt?.doc.valid)
