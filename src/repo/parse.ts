@@ -18,7 +18,7 @@ import {
   parseAllDocuments,
   visit,
 } from 'yaml';
-import { API_VERSION, type Kind, KINDS, type Severity } from '../model/index.js';
+import { API_VERSION, GoughError, type Kind, KINDS, type Severity } from '../model/index.js';
 import { formatBytes, MAX_ALIAS_COUNT, MAX_DEPTH, MAX_DOCUMENTS, MAX_FILE_BYTES } from './limits.js';
 import { describePointer, fromPointer, quoteValue, toPointer } from './pointer.js';
 import { type SchemaError, validatorOf } from './schemas.js';
@@ -141,6 +141,18 @@ export function parseFile(bytes: Uint8Array, opts: ParseOptions = {}): ParsedFil
     parseDocument(doc, posOf, out);
   }
   return out;
+}
+
+/**
+ * The ParsedFile of a file the reader could not hand over (or that failed to parse unexpectedly): one diagnostic
+ * instead of documents — the reader's `file-read` / `yaml-limit` error as it is, anything else as `file-read`.
+ */
+export function unreadableFile(err: unknown): ParsedFile {
+  const code =
+    err instanceof GoughError && (err.code === 'yaml-limit' || err.code === 'file-read') ? err.code : 'file-read';
+  const message =
+    err instanceof GoughError ? err.message : `Cannot read file: ${err instanceof Error ? err.message : String(err)}`;
+  return { format: 1, exact: true, docs: [], diagnostics: [{ line: 1, col: 1, severity: 'error', code, message }] };
 }
 
 function parseDocument(doc: Document.Parsed, posOf: (offset: number) => FilePos, out: ParsedFile): void {

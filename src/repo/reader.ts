@@ -19,6 +19,11 @@ export type FileEntry = {
 export type ReadOptions = { signal?: AbortSignal };
 
 export interface FileReader {
+  /**
+   * The directory this reader reads, when it reads one (set by `dirReader`): a large tree's files may then be
+   * read and parsed in worker threads, each with its own `dirReader` over it.
+   */
+  readonly directory?: string;
   /** Every file under the root that may hold resources (the loader filters by extension). */
   list(opts?: ReadOptions): Promise<FileEntry[]>;
   /**
@@ -67,6 +72,7 @@ export function dirReader(root: string): FileReader {
   let slab = new Uint8Array(SLAB_BYTES);
   let used = 0;
   return {
+    directory: root,
     async list(opts = {}) {
       const out: FileEntry[] = [];
       const walk = async (rel: string): Promise<void> => {
