@@ -74,8 +74,59 @@ export function toNetascii(data: Uint8Array): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/**
+ * A file cut into ready-to-send DATA packets for one block size: built once per file, mode and block size and shared,
+ * read-only, by every transfer of it (also across worker threads when `alloc` gives shared memory). Block `abs`
+ * (1-based, absolute) carries the 16-bit block number `abs & 0xffff`.
+ */
+export class DataPackets {
+  /** File bytes (after any netascii conversion). */
+  readonly size: number;
+  readonly blksize: number;
+  readonly blocks: number;
+  /** Packets back to back, each `4 + blksize` bytes apart; the last one is short. */
+  readonly buffer: Uint8Array;
+
+  constructor(p: { buffer: Uint8Array; size: number; blksize: number }) {
+    this.size = p.size;
+    this.blksize = p.blksize;
+    this.blocks = Math.floor(p.size / p.blksize) + 1;
+    if (p.buffer.length !== DataPackets.bytes(p.size, p.blksize)) throw new RangeError('DATA packet buffer size mismatch');
+    this.buffer = p.buffer;
+  }
+
+  /** Bytes needed for the packets of a `size`-byte file at `blksize`. */
+  static bytes(size: number, blksize: number): number {
+    return size + 4 * (Math.floor(size / blksize) + 1);
+  }
+
+  static build(
+    data: Uint8Array,
+    blksize: number,
+    alloc: (bytes: number) => Uint8Array = (n) => new Uint8Array(n),
+  ): DataPackets {
+    const buffer = alloc(DataPackets.bytes(data.length, blksize));
+    const blocks = Math.floor(data.length / blksize) + 1;
+    for (let b = 1, from = 0, at = 0; b <= blocks; b++, from += blksize, at += blksize + 4) {
+      buffer[at] = 0;
+      buffer[at + 1] = 3;
+      buffer[at + 2] = (b >> 8) & 255;
+      buffer[at + 3] = b & 255;
+      buffer.set(data.subarray(from, Math.min(from + blksize, data.length)), at + 4);
+    }
+    return new DataPackets({ buffer, size: data.length, blksize });
+  }
+
+  /** The encoded DATA packet of absolute block `abs` (1 … blocks), a view into the shared buffer. */
+  packet(abs: number): Uint8Array {
+    const at = (abs - 1) * (this.blksize + 4);
+    const len = abs === this.blocks ? this.size - (abs - 1) * this.blksize : this.blksize;
+    return this.buffer.subarray(at, at + 4 + len);
+  }
+}
+
 export class ReadTransfer {
-  readonly #data: Uint8Array;
+  readonly #packets: DataPackets;
   readonly #n: Negotiation;
   readonly #retries: number;
   readonly #blocks: number;
@@ -85,11 +136,13 @@ export class ReadTransfer {
   #tries = 0;
   #finished = false;
 
-  constructor(data: Uint8Array, negotiation: Negotiation, limits: TransferLimits = {}) {
-    this.#data = data;
+  /** `data`: the file bytes, or its DATA packets already built for the negotiated block size (shared). */
+  constructor(data: Uint8Array | DataPackets, negotiation: Negotiation, limits: TransferLimits = {}) {
+    this.#packets = data instanceof DataPackets ? data : DataPackets.build(data, negotiation.blksize);
+    if (this.#packets.blksize !== negotiation.blksize) throw new RangeError('DATA packets built for another block size');
     this.#n = negotiation;
     this.#retries = limits.retries ?? 5;
-    this.#blocks = Math.floor(data.length / negotiation.blksize) + 1;
+    this.#blocks = this.#packets.blocks;
     this.#waitingOack = Object.keys(negotiation.oack).length > 0;
   }
 
@@ -111,16 +164,10 @@ export class ReadTransfer {
     return this.#window();
   }
 
-  #block(abs: number): Uint8Array {
-    const from = (abs - 1) * this.#n.blksize;
-    const data = this.#data.subarray(from, Math.min(from + this.#n.blksize, this.#data.length));
-    return encodeTftp({ op: 'DATA', block: abs & 0xffff, data });
-  }
-
   #window(): Step {
     const send: Uint8Array[] = [];
     const last = Math.min(this.#acked + this.#n.windowsize, this.#blocks);
-    for (let b = this.#acked + 1; b <= last; b++) send.push(this.#block(b));
+    for (let b = this.#acked + 1; b <= last; b++) send.push(this.#packets.packet(b));
     return { send, timeoutMs: this.#n.timeoutMs };
   }
 
@@ -149,14 +196,20 @@ export class ReadTransfer {
         done: { ok: false, reason: `unexpected ${p.op}` },
       };
     }
+    return this.onAck(p.block);
+  }
+
+  /** Same as `onPacket` with an ACK of `block`, without decoding one first (the server's per-packet path). */
+  onAck(block: number): Step {
+    if (this.#finished) return { send: [] };
     if (this.#waitingOack) {
-      if (p.block !== 0) return { send: [] };
+      if (block !== 0) return { send: [] };
       this.#waitingOack = false;
       this.#tries = 0;
       return this.#window();
     }
     // Map the 16-bit block number onto the absolute one within the window in flight.
-    const ahead = (p.block - (this.#acked & 0xffff) + 0x10000) & 0xffff;
+    const ahead = (block - (this.#acked & 0xffff) + 0x10000) & 0xffff;
     if (ahead === 0 || ahead > this.#n.windowsize) return { send: [] }; // duplicate or stale ACK: no Sorcerer's Apprentice
     const abs = this.#acked + ahead;
     if (abs > this.#blocks) return { send: [] };
