@@ -4,3 +4,4 @@ export * from './selector.js';
 export * from './state.js';
 export * from './secrets.js';
 export * from './version.js';
+export * from './window.js';

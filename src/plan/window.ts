@@ -3,18 +3,9 @@
  * Pure computation over `now` (croner is used as a calculator only: `paused`, no callback, no timers).
  */
 import { Cron } from 'croner';
-import type { MaintenanceWindow } from '../model/index.js';
+import { type MaintenanceWindow, parseDuration, windowProblem } from '../model/index.js';
 
-const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
-
-/** Parses a duration like `4h`, `90m`, `1h30m`, `2d`, `45s` into milliseconds; undefined when invalid or zero. */
-export function parseDuration(text: string): number | undefined {
-  const m = DURATION.exec(text.trim());
-  if (!m || text.trim() === '') return undefined;
-  const [, d, h, min, s] = m;
-  const ms = ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Number(s ?? 0) * 1000;
-  return ms > 0 ? ms : undefined;
-}
+export { parseDuration };
 
 /** Whether `now` lies in a window, and when it next opens (when closed) or closes (when open). */
 export type WindowState =
@@ -22,21 +13,9 @@ export type WindowState =
   | { open: false; opens?: string }
   | { open: false; invalid: string };
 
-/** A problem with a window's schedule, duration or time zone; undefined when valid. For `gough validate`. */
+/** A problem with a window's schedule, duration or time zone; undefined when valid. */
 export function checkWindow(w: MaintenanceWindow, defaultTimezone = 'UTC'): string | undefined {
-  if (parseDuration(w.duration) === undefined) return `invalid duration "${w.duration}" (use e.g. "4h", "90m", "1h30m")`;
-  const tz = w.timezone ?? defaultTimezone;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-  } catch {
-    return `unknown time zone "${tz}"`;
-  }
-  try {
-    new Cron(w.schedule, { timezone: tz, paused: true });
-  } catch (e) {
-    return `invalid cron schedule "${w.schedule}": ${e instanceof Error ? e.message : String(e)}`;
-  }
-  return undefined;
+  return windowProblem(w, defaultTimezone)?.message;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   GoughError,
   type Host,
   hostnameOf,
+  isTimeZone,
   type Kind,
   matchesSelector,
   type Policy,
@@ -24,6 +25,7 @@ import {
   type Site,
   type SourcePos,
   type Template,
+  windowProblem,
 } from '../model/index.js';
 import { type RenderResult, renderHost } from '../render/index.js';
 import { sortDiagnostics } from './diagnostics.js';
@@ -315,6 +317,24 @@ async function loadEntries(reader: FileReader, entries: readonly FileEntry[], op
 
   // Policies: selectors must match something; named sites must exist.
   const hosts = byKind.Host.map((h) => h.res);
+  // Time zones and maintenance windows the schema cannot check (a window that does not parse is never open).
+  for (const st of byKind.Site) {
+    const tz = st.res.spec.timezone;
+    if (tz !== undefined && !isTimeZone(tz))
+      add(st.file, posIn(st, ['spec', 'timezone']), 'schema', `Site "${st.res.metadata.name}": unknown time zone "${tz}"`);
+  }
+  for (const p of byKind.Policy) {
+    (p.res.spec.maintenanceWindows ?? []).forEach((w, i) => {
+      const problem = windowProblem(w);
+      if (problem === undefined) return;
+      add(
+        p.file,
+        posIn(p, ['spec', 'maintenanceWindows', i, problem.field]),
+        'schema',
+        `Maintenance window ${i + 1} of policy "${p.res.metadata.name}": ${problem.message}`,
+      );
+    });
+  }
   for (const p of byKind.Policy) {
     const sel = p.res.spec.selector;
     (sel.sites ?? []).forEach((s, i) => {

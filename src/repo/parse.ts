@@ -647,8 +647,15 @@ function wantedPointers(kind: Kind, obj: Record<string, unknown>): string[] {
       });
     const vars = spec['vars'];
     if (vars && typeof vars === 'object') for (const v of Object.keys(vars)) ptrs.push(toPointer(['spec', 'vars', v]));
+  } else if (kind === 'Site') {
+    ptrs.push('/spec/timezone');
   } else if (kind === 'Policy') {
     ptrs.push('/spec/selector');
+    const windows = spec['maintenanceWindows'];
+    if (Array.isArray(windows))
+      windows.forEach((_, i) => {
+        for (const f of ['schedule', 'duration', 'timezone']) ptrs.push(`/spec/maintenanceWindows/${i}/${f}`);
+      });
     const sel = (spec['selector'] ?? {}) as {
       sites?: unknown;
       hosts?: unknown;
