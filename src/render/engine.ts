@@ -149,35 +149,39 @@ export function run(c: Compiled, scope: object): string {
  */
 export function missingPath(scope: object, path: readonly Segment[]): (string | number)[] | undefined {
   let value: unknown = scope;
-  const seen: (string | number)[] = [];
-  for (const seg of path) {
+  for (let n = 0; n < path.length; n++) {
+    const seg = path[n]!;
     if (Array.isArray(seg)) return undefined;
-    seen.push(seg);
     if (typeof value === 'string' || Array.isArray(value)) {
       const len = value.length;
       if (seg === 'size') return undefined;
       if (seg === 'first' || seg === 'last') {
-        if (len === 0) return seen;
+        if (len === 0) return prefix(path, n);
         value = seg === 'first' ? value[0] : value[len - 1];
         continue;
       }
       const idx = typeof seg === 'number' ? seg : /^-?\d+$/.test(seg) ? Number(seg) : Number.NaN;
       if (Array.isArray(value) && Number.isInteger(idx)) {
         const i = idx < 0 ? len + idx : idx;
-        if (i < 0 || i >= len) return seen;
+        if (i < 0 || i >= len) return prefix(path, n);
         value = value[i];
         continue;
       }
-      return seen;
+      return prefix(path, n);
     }
     if (value !== null && typeof value === 'object' && Object.hasOwn(value, seg)) {
       value = (value as Record<string | number, unknown>)[seg];
-      if (value === undefined) return seen;
+      if (value === undefined) return prefix(path, n);
       continue;
     }
-    return seen;
+    return prefix(path, n);
   }
   return undefined;
+}
+
+/** The path up to and including segment `n`: no segment before a missing one is dynamic (that returns first). */
+function prefix(path: readonly Segment[], n: number): (string | number)[] {
+  return path.slice(0, n + 1) as (string | number)[];
 }
 
 /** `['host', 'macs', 0]` → `host.macs[0]` */

@@ -33,11 +33,12 @@ function missingVariables(c: CompiledTemplate, scope: Scope, hostName: string): 
   const errors: RenderError[] = [];
   for (const { field, compiled } of c.strings) {
     if (compiled.kind !== 'template') continue;
-    const seen = new Set<string>();
+    let seen: Set<string> | undefined; // per template string; most hosts miss nothing, so made on demand
     for (const path of compiled.vars) {
       const missing = missingPath(scope, path);
       if (missing === undefined) continue;
       const variable = formatPath(missing);
+      seen ??= new Set();
       if (seen.has(variable)) continue;
       seen.add(variable);
       errors.push({

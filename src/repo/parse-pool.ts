@@ -30,8 +30,8 @@ const WORKER_YOUNG_GENERATION_MB = 64;
 const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 
 export type ParseEntriesOptions = {
-  cache?: ParseCache;
-  signal?: AbortSignal;
+  cache?: ParseCache | undefined;
+  signal?: AbortSignal | undefined;
   /**
    * Worker threads to use besides this one. Default: one per further core (at most 3) for a working directory
    * of at least PARALLEL_MIN_FILES files, else none.

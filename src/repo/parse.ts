@@ -229,7 +229,7 @@ const AMBIGUOUS_SCALAR = /(?:^|[\s,[{:-])[-+]?[0-9][0-9_]*_[0-9_]*(?:[\s,\]}]|$)
  */
 function parseFast(text: string): ParsedFile | undefined {
   const simple = parseSimpleYaml(text);
-  if (simple) return checkedFast(simple.map((d) => ({ data: d.data, at: d.namePos })));
+  if (simple) return checkedFast(simple.map((d) => ({ data: d.data, at: d.namePos, depth: d.depth })));
   if (ANCHOR_ALIAS_TAG.test(text)) return undefined;
   if ((text.includes('_') || text.includes('=') || text.includes('<<')) && AMBIGUOUS_SCALAR.test(text))
     return undefined;
@@ -256,13 +256,17 @@ function parseFast(text: string): ParsedFile | undefined {
   return checkedFast(docs);
 }
 
-/** The per-document checks for fast-parsed documents; undefined (take the exact path) at the first problem. */
-function checkedFast(raw: readonly { data: unknown; at: FilePos | undefined }[]): ParsedFile | undefined {
+/**
+ * The per-document checks for fast-parsed documents; undefined (take the exact path) at the first problem.
+ * `depth`, when the reader knows it, bounds the document's nesting: within the limit, the data is not walked.
+ */
+function checkedFast(raw: readonly { data: unknown; at: FilePos | undefined; depth?: number }[]): ParsedFile | undefined {
   if (raw.length > MAX_DOCUMENTS) return undefined;
   const docs: ParsedDoc[] = [];
-  for (const { data, at } of raw) {
+  for (const { data, at, depth } of raw) {
     if (data === null || data === undefined) continue;
-    if (at === undefined || dataDepthExceeded(data)) return undefined;
+    if (at === undefined) return undefined;
+    if ((depth === undefined || depth > MAX_DEPTH) && dataDepthExceeded(data)) return undefined;
     const a = analyse(data);
     // Templates keep exact positions: their render errors can name any field.
     if (a.problems.length > 0 || a.kind === undefined || a.kind === 'Template' || a.name === undefined) {

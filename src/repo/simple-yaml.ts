@@ -8,7 +8,12 @@
  * `yaml` on random documents.
  */
 
-export type SimpleDoc = { data: unknown; namePos?: [line: number, col: number] };
+export type SimpleDoc = {
+  data: unknown;
+  /** At least the deepest nesting of collections in `data` (an upper bound, for the caller's depth limit). */
+  depth: number;
+  namePos?: [line: number, col: number];
+};
 
 /** One open block. Every frame has the same fields (one hidden class), set at creation. */
 type Frame = {
@@ -270,7 +275,7 @@ function parse(text: string): SimpleDoc[] {
       const container: Frame['value'] = isItem ? [] : {};
       if (!top) {
         if (doc || c !== 0) bail();
-        doc = { data: container };
+        doc = { data: container, depth: 0 };
         stack.push(frame(c, isItem, container, 0));
       } else {
         if (top.seq || top.pending === undefined) bail();
@@ -281,6 +286,8 @@ function parse(text: string): SimpleDoc[] {
       top = stack[stack.length - 1]!;
     }
     if (top.indent !== c) bail();
+    // Open blocks, plus a `- key:` item's mapping and a flow collection this line may add.
+    if (doc && stack.length + 2 > doc.depth) doc.depth = stack.length + 2;
     let at = c;
     let target = top;
     if (isItem) {

@@ -151,6 +151,12 @@ type YDoc = {
   getIn(p: string[], keepScalar: boolean): { range?: number[] } | undefined;
 };
 
+/** How deeply collections nest in a value (a scalar: 0). */
+function nesting(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  return 1 + Math.max(0, ...Object.values(v).map(nesting));
+}
+
 /** The loader skips empty (null) documents on both paths, so they are left out of the comparison. */
 function compareWithYaml(text: string): boolean {
   const lc = new LineCounter();
@@ -163,6 +169,7 @@ function compareWithYaml(text: string): boolean {
   if (simple === undefined) return false;
   const full = docs.map((d) => ({ d, js: d.toJS() })).filter((x) => x.js !== null && x.js !== undefined);
   const mine = simple.filter((d) => d.data !== null && d.data !== undefined);
+  for (const d of mine) expect(nesting(d.data), `depth bound of:\n${text}`).toBeLessThanOrEqual(d.depth);
   expect(
     mine.map((d) => d.data),
     text,
