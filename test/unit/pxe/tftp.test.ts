@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DataPackets,
   ReadTransfer,
   decodeTftp,
   encodeTftp,
@@ -154,6 +155,47 @@ describe('TFTP read transfer', () => {
   });
   it('converts netascii line ends', () => {
     expect([...toNetascii(enc('a\nb\r'))]).toEqual([97, 13, 10, 98, 13, 0]);
+  });
+});
+
+describe('TFTP DATA packets built once per file and block size', () => {
+  const file = Uint8Array.from({ length: 1300 }, (_, i) => (i * 7) & 255);
+  it('are the encoded DATA packets, the last one short (empty when the size is a multiple)', () => {
+    const p = DataPackets.build(file, 512);
+    expect(p.blocks).toBe(3);
+    expect(p.buffer.length).toBe(DataPackets.bytes(1300, 512));
+    for (let b = 1; b <= 3; b++) {
+      const data = file.subarray((b - 1) * 512, Math.min(b * 512, 1300));
+      expect(p.packet(b)).toEqual(encodeTftp({ op: 'DATA', block: b, data }));
+    }
+    const even = DataPackets.build(file.subarray(0, 1024), 512);
+    expect(even.blocks).toBe(3);
+    expect(even.packet(3)).toEqual(encodeTftp({ op: 'DATA', block: 3, data: new Uint8Array(0) }));
+    expect(DataPackets.build(new Uint8Array(0), 512).packet(1)).toEqual(Uint8Array.of(0, 3, 0, 1));
+  });
+  it('carry 16-bit block numbers past 65535', () => {
+    const p = DataPackets.build(new Uint8Array(8 * 65_537), 8);
+    expect([...p.packet(65_535).subarray(0, 4)]).toEqual([0, 3, 255, 255]);
+    expect([...p.packet(65_536).subarray(0, 4)]).toEqual([0, 3, 0, 0]);
+    expect([...p.packet(65_538).subarray(0, 4)]).toEqual([0, 3, 0, 2]);
+    expect(p.packet(65_538).length).toBe(4);
+  });
+  it('can live in shared memory and be rebuilt from it elsewhere (how worker threads get them)', () => {
+    const p = DataPackets.build(file, 1000, (n) => new Uint8Array(new SharedArrayBuffer(n)));
+    expect(p.buffer.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const q = new DataPackets({ buffer: p.buffer, size: 1300, blksize: 1000 });
+    expect(q.packet(2)).toEqual(encodeTftp({ op: 'DATA', block: 2, data: file.subarray(1000) }));
+    expect(() => new DataPackets({ buffer: p.buffer, size: 1300, blksize: 512 })).toThrow(RangeError);
+  });
+  it('a transfer over shared packets sends the same as one over the bytes; other block sizes are refused', () => {
+    const n = negotiate({ blksize: '1000', windowsize: '2' }, 1300);
+    const a = new ReadTransfer(file, n);
+    const b = new ReadTransfer(DataPackets.build(file, 1000), n);
+    expect(b.start()).toEqual(a.start());
+    expect(b.onAck(0)).toEqual(a.onPacket(ack(0)));
+    expect(b.onAck(1)).toEqual(a.onPacket(ack(1)));
+    expect(b.onAck(2)).toEqual(a.onPacket(ack(2)));
+    expect(() => new ReadTransfer(DataPackets.build(file, 512), n)).toThrow(RangeError);
   });
 });
 
