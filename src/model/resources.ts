@@ -157,7 +157,7 @@ export type RepoConfigSpec = {
   /** Glob patterns (relative to the root) of files the loader skips. */
   ignore?: string[];
   /** What to do with machines the provider has but the repo does not: report only (default). */
-  orphans?: 'report' | 'release';
+  orphans?: 'report';
 };
 export type RepoConfig = Resource<'RepoConfig', RepoConfigSpec>;
 
