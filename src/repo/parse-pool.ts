@@ -17,8 +17,13 @@ import type { FileEntry, FileReader } from './reader.js';
 
 /** Files read at once on the one-thread path (a Git tree's reads are asynchronous). */
 const READ_CONCURRENCY = 32;
-/** Below this many files a worker's start-up (~0.1–0.3 s: modules, schema compilation) costs more than it saves. */
-export const PARALLEL_MIN_FILES = 2_000;
+/**
+ * Below this many files a worker does not pay for itself: it needs ~0.2–0.4 s (modules, schema compilation, a
+ * cold JIT) before it parses at full speed, by when this thread has read and parsed ~10,000 files. Measured on 2
+ * cores: 100,000 files parse in half the time with one worker; at 10,000 one worker took ~10–20% of the files and
+ * saved no wall time.
+ */
+export const PARALLEL_MIN_FILES = 20_000;
 /** Most worker threads (besides this one). */
 const MAX_WORKERS = 3;
 /** Files claimed at once: few messages, and the threads still finish within a chunk of each other. */
@@ -143,7 +148,22 @@ async function parseInParallel(
     chunk: CHUNK,
   };
   const next = new Int32Array(input.next);
-  const threads = Array.from({ length: workers }, () => startWorker(input, parsed));
+  // Settles when every file is parsed, or as soon as a worker fails. A worker still starting up when this thread
+  // has claimed the last chunk is not waited for.
+  let unparsed = entries.length;
+  let settle = (): void => {};
+  const settled = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  const parsedHere = (count: number): void => {
+    unparsed -= count;
+    if (unparsed === 0) settle();
+  };
+  const deliver = (start: number, files: readonly ParsedFile[]): void => {
+    for (let k = 0; k < files.length; k++) parsed[start + k] = files[k];
+    parsedHere(files.length);
+  };
+  const threads = Array.from({ length: workers }, () => startWorker(input, deliver, settle));
   let here = 0;
   try {
     const claim = (): number => (opts.thisThread === false ? entries.length : Atomics.add(next, 0, CHUNK));
@@ -152,8 +172,9 @@ async function parseInParallel(
       const end = Math.min(start + CHUNK, entries.length);
       for (let i = start; i < end; i++) parsed[i] = await parseOne(reader, entries[i]!.path, signal);
       here += end - start;
+      parsedHere(end - start);
     }
-    await untilSettled(Promise.all(threads.map((t) => t.finished)), signal);
+    await untilSettled(settled, signal);
   } finally {
     for (const t of threads) t.stop();
   }
@@ -171,38 +192,49 @@ async function parseInParallel(
   return parsed as ParsedFile[];
 }
 
-/** Starts one worker; `finished` resolves when it is done, or has failed (its missing chunks are parsed here). */
+/**
+ * Starts one worker, which hands its chunks to `deliver`; `failed` is called when it dies before it is done.
+ * A worker that cannot start at all (e.g. node options a worker refuses) only means less help.
+ */
 function startWorker(
   input: WorkerInput,
-  parsed: (ParsedFile | undefined)[],
-): { finished: Promise<void>; stop(): void } {
-  const worker = new Worker(WORKER_URL, {
-    workerData: input,
-    execArgv: workerExecArgv(process.execArgv),
-    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-  });
-  const finished = new Promise<void>((resolve) => {
-    worker.on('message', (m: WorkerMessage) => {
-      if ('done' in m) {
-        resolve();
-        return;
-      }
-      for (let k = 0; k < m.files.length; k++) parsed[m.start + k] = m.files[k];
+  deliver: (start: number, files: readonly ParsedFile[]) => void,
+  failed: () => void,
+): { stop(): void } {
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_URL, {
+      workerData: input,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      ...workerExecArgv(process.execArgv),
     });
-    worker.on('error', () => resolve());
-    worker.on('exit', () => resolve());
+  } catch {
+    return { stop: () => {} };
+  }
+  let done = false;
+  worker.on('message', (m: WorkerMessage) => {
+    if ('done' in m) done = true;
+    else deliver(m.start, m.files);
   });
-  return { finished, stop: () => void worker.terminate() };
+  worker.on('error', failed);
+  worker.on('exit', () => {
+    if (!done) failed();
+  });
+  return { stop: () => void worker.terminate() };
 }
 
-/** The parent's node options but `--input-type`, which is for `-e` code only: a file worker refuses to start with it. */
-function workerExecArgv(args: readonly string[]): string[] {
-  const out: string[] = [];
+/**
+ * Workers inherit the parent's node options, but `--input-type` is for `-e` code only and a file worker refuses
+ * to start with it: then the options are given without it.
+ */
+function workerExecArgv(args: readonly string[]): { execArgv?: string[] } {
+  if (!args.some((a) => a === '--input-type' || a.startsWith('--input-type='))) return {};
+  const execArgv: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--input-type') i++;
-    else if (!args[i]!.startsWith('--input-type=')) out.push(args[i]!);
+    else if (!args[i]!.startsWith('--input-type=')) execArgv.push(args[i]!);
   }
-  return out;
+  return { execArgv };
 }
 
 /** Waits for `done`, or rejects as soon as `signal` aborts. */
