@@ -3,8 +3,7 @@
  * reads a working directory and never follows symlinks.
  */
 import { constants } from 'node:fs';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { GoughError } from '../model/index.js';
 import { MAX_FILE_BYTES, formatBytes } from './limits.js';
@@ -68,6 +67,7 @@ function leavesRoot(path: string): boolean {
 }
 
 export function dirReader(root: string): FileReader {
+  const prefix = root.endsWith('/') ? root : `${root}/`;
   // A slab is never reused once full (views handed out stay valid); a new one is allocated instead.
   let slab = new Uint8Array(SLAB_BYTES);
   let used = 0;
@@ -75,19 +75,18 @@ export function dirReader(root: string): FileReader {
     directory: root,
     async list(opts = {}) {
       const out: FileEntry[] = [];
-      const walk = async (rel: string): Promise<void> => {
+      // Synchronous, like `read`: a tree of many folders lists several times faster without thread-pool round trips.
+      const walk = (rel: string): void => {
         opts.signal?.throwIfAborted();
-        const entries = await readdir(rel === '' ? root : join(root, rel), {
-          withFileTypes: true,
-        });
+        const entries = readdirSync(rel === '' ? root : join(root, rel), { withFileTypes: true });
         for (const e of entries) {
           if (e.name.startsWith('.')) continue;
           const p = rel === '' ? e.name : `${rel}/${e.name}`;
-          if (e.isDirectory()) await walk(p);
+          if (e.isDirectory()) walk(p);
           else if ((e.isFile() || e.isSymbolicLink()) && isYamlPath(e.name)) out.push({ path: p });
         }
       };
-      await walk('');
+      walk('');
       out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       return out;
     },
@@ -99,7 +98,8 @@ export function dirReader(root: string): FileReader {
       // Synchronous calls: for many small files they are several times faster than the thread pool's round trips.
       let fd: number;
       try {
-        fd = openSync(join(root, path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        // `path` was checked above (relative, no empty or `..` segment): no join() normalisation needed.
+        fd = openSync(prefix + path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ELOOP') throw new GoughError('file-read', SYMLINK_MESSAGE);
