@@ -165,7 +165,7 @@ export class Daemon implements DaemonView {
   async start(): Promise<void> {
     const t = this.config.triggers;
     if (t.watch && !this.#source.isRemote)
-      this.#triggers.push(await watchBranch(this.#source.gitdir, this.config.repo.branch, () => this.requestPass('watch'), { debounceMs: 30 }));
+      this.#triggers.push(await watchBranch(this.#source.gitdir, this.config.repo.branch, () => this.requestPass('watch')));
     if (t.pollSeconds > 0) this.#triggers.push(pollTrigger(t.pollSeconds * 1000, () => this.requestPass('poll')));
     if (t.cron) this.#triggers.push(await cronTrigger(t.cron, () => this.requestPass('cron')));
     this.requestPass('start');

@@ -18,7 +18,8 @@ export async function watchBranch(
   onChange: (commit: string) => void,
   opts: { debounceMs?: number } = {},
 ): Promise<Trigger> {
-  const debounceMs = opts.debounceMs ?? 50;
+  // Git moves a ref by an atomic rename, so a read never sees half a ref: the debounce only coalesces bursts.
+  const debounceMs = opts.debounceMs ?? 10;
   const ref = `refs/heads/${branch}`;
   const read = async (): Promise<string | undefined> => {
     try {
