@@ -5,6 +5,7 @@
  * passes never overlap. A revision that fails validation is never applied: the last good one stays in force and
  * the bad one is reported with its diagnostics.
  */
+import { setImmediate } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { type DispatchResult, Executor, type ExecutorEvent, type Journal } from '../apply/index.js';
 import { parsePushEvent, verifySignature } from '../forge/index.js';
@@ -330,18 +331,20 @@ export class Daemon implements DaemonView {
       const sites = this.#servedSites(desired);
       this.#snapshot.sites = sites.map((s) => s.metadata.name);
       const targets = new Map<string, DesiredHost>();
+      const bySite = new Map<string, DesiredHost[]>(sites.map((site) => [site.metadata.name, []]));
+      const siteOf = new Map(sites.map((site) => [site.metadata.name, site]));
+      for (const h of desired.hosts) {
+        const list = bySite.get(h.spec.site);
+        const rendered = desired.rendered.get(h.metadata.name);
+        if (list === undefined || rendered === undefined) continue;
+        const dh: DesiredHost = { host: h, site: siteOf.get(h.spec.site)!, revision: desired.revision, rendered };
+        list.push(dh);
+        targets.set(h.metadata.name, dh);
+      }
       const observed: ObservedHost[] = [];
       for (const site of sites) {
         const siteName = site.metadata.name;
-        const hosts: DesiredHost[] = [];
-        for (const h of desired.hosts) {
-          if (h.spec.site !== siteName) continue;
-          const rendered = desired.rendered.get(h.metadata.name);
-          if (!rendered) continue;
-          const dh: DesiredHost = { host: h, site, revision: desired.revision, rendered };
-          hosts.push(dh);
-          targets.set(h.metadata.name, dh);
-        }
+        const hosts = bySite.get(siteName)!;
         const obs = await this.#provisionerFor(site).observe(hosts, { signal });
         for (const o of obs) observed.push(o.site === undefined ? { ...o, site: siteName } : o);
       }
@@ -370,6 +373,8 @@ export class Daemon implements DaemonView {
       result.plan = summary;
       this.#snapshot.plan = summary;
 
+      // Let the dispatched actions reach their providers before the status documents (linear in the fleet) are built.
+      await setImmediate();
       this.#updateStatus(desired, sites, plans, observedByName);
       result.ok = true;
       this.#snapshot.lastSuccessfulPassAt = this.#iso();
@@ -412,6 +417,7 @@ export class Daemon implements DaemonView {
     const inFlight = this.executor.busyHosts();
     const views: HostView[] = [];
     const now = this.#iso();
+    const hostRes = new Map(desired.hosts.map((h) => [h.metadata.name, h]));
     sites.forEach((site, i) => {
       const name = site.metadata.name;
       const p = plans[i]!;
@@ -425,7 +431,6 @@ export class Daemon implements DaemonView {
       }
       this.#statusDocs.set(name, next);
       const blockedBy = new Map(p.blocked.map((b) => [b.action.host, b.reasons]));
-      const hostRes = new Map(desired.hosts.map((h) => [h.metadata.name, h]));
       for (const d of docs) views.push({ ...d, labels: hostRes.get(d.host)?.metadata.labels ?? {}, blocked: blockedBy.get(d.host) ?? [] });
       if (this.config.status.enabled) this.#queueStatusWrite(name, desired.revision, docs);
     });

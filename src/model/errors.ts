@@ -99,7 +99,8 @@ export function toGoughError(e: unknown, fallback: ErrorCode = 'internal'): Goug
  * and credentials embedded in URLs (`https://user:pass@host`) are dropped.
  */
 export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+(?::[^/\s@]*)?@/gi, '$1***@');
+  // Without an "@" there is no URL credential to drop (and status documents scrub thousands of messages a pass).
+  let out = text.includes('@') ? text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+(?::[^/\s@]*)?@/gi, '$1***@') : text;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join('***');
   return out;
 }
