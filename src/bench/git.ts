@@ -86,9 +86,17 @@ export const benchmark: Benchmark = {
         return gitSync(dir, ['rev-parse', 'HEAD']);
       };
       // The first load after a restart renders every host once (the stored result has no per-host renders).
-      const first = await measure(() => load(src, edit('a'), cache, memo));
+      const revA = edit('a');
+      const first = await measure(() => load(src, revA, cache, memo));
       rows.push(['first new revision after the restart (renders every host)', first.ms, first.peakRssMiB, '']);
-      const one = await measure(() => load(src, edit('b'), cache, memo));
+      // Median of 5 one-file commits (each committed before the clock starts).
+      const ones: { ms: number; peakRssMiB: number }[] = [];
+      for (let i = 0; i < 5; i++) {
+        const rev = edit(`b${i}`);
+        ones.push(await measure(() => load(src, rev, cache, memo)));
+      }
+      ones.sort((x, y) => x.ms - y.ms);
+      const one = ones[2]!;
       rows.push(['re-load after a one-file commit', one.ms, one.peakRssMiB, one.ms <= 50 ? '≤ 50 ms ✓' : '≤ 50 ms ✗']);
       cache.close();
 
