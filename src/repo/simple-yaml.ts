@@ -250,7 +250,7 @@ function parse(text: string): SimpleDoc[] {
   for (let ln = 0; ln < lines.length; ln++) {
     const line = lines[ln]!;
     let c = 0;
-    while (line.charCodeAt(c) === 32) c++;
+    while (c < line.length && line.charCodeAt(c) === 32) c++; // bounded: an out-of-range read deoptimizes
     if (c === line.length || line[c] === '#') continue;
     if (c === 0 && (line.startsWith('---') || line.startsWith('...') || line[0] === '%')) {
       if (line === '---' || line.startsWith('--- #')) {
