@@ -101,6 +101,14 @@ function plain(s: string): unknown {
   return s;
 }
 
+/**
+ * `s` as a string of its own. V8 makes a slice of 13 or more characters a view into the whole text, so one such
+ * value (a MAC address) would keep its file's text alive as long as the loaded repository lives.
+ */
+function detached(s: string): string {
+  return s.length < 13 ? s : (s + ' ').slice(0, -1);
+}
+
 /** Where the last scalarAt/flowAt call stopped (a module variable instead of a returned tuple: fewer allocations). */
 let end = 0;
 
@@ -114,7 +122,7 @@ function scalarAt(s: string, i: number, flow: boolean): unknown {
     const simple = q === '"' ? backslash < 0 || backslash > close : s[close + 1] !== "'";
     if (close >= 0 && simple) {
       end = close + 1;
-      return s.slice(i + 1, close);
+      return detached(s.slice(i + 1, close));
     }
     let out = '';
     let j = i + 1;
@@ -162,7 +170,7 @@ function scalarAt(s: string, i: number, flow: boolean): unknown {
     j++;
   }
   end = j;
-  return plain(s.slice(i, j).trimEnd());
+  return plain(detached(s.slice(i, j).trimEnd()));
 }
 
 function skipSpaces(s: string, i: number): number {
