@@ -32,6 +32,7 @@ import { sortDiagnostics } from './diagnostics.js';
 import { globToRegExp, matchesAnyGlob } from './glob.js';
 import type { FilePos, ParsedDoc, ParsedFile } from './parse.js';
 import { parseFile } from './parse.js';
+import { parseEntries } from './parse-pool.js';
 import { describePath, toPointer } from './pointer.js';
 import { dirReader, type FileEntry, type FileReader, isHiddenPath, isYamlPath } from './reader.js';
 
@@ -69,9 +70,6 @@ export type LoadResult = {
   /** Number of YAML files read (after RepoConfig.ignore). */
   files: number;
 };
-
-/** Files read at once. */
-const READ_CONCURRENCY = 32;
 
 type Located<T> = { res: T; file: string; doc: ParsedDoc; index: number };
 /** The position of a node in a file parsed without positions: resolved by an exact re-parse at the end. */
@@ -144,31 +142,7 @@ function fingerprintOf(entries: readonly FileEntry[]): string | undefined {
 
 async function loadEntries(reader: FileReader, entries: readonly FileEntry[], opts: LoadOptions): Promise<LoadResult> {
   const { signal } = opts;
-  const parsed: ParsedFile[] = new Array(entries.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < entries.length) {
-      const i = next++;
-      const e = entries[i]!;
-      const cached = e.id !== undefined ? opts.cache?.get(e.id) : undefined;
-      if (cached) {
-        parsed[i] = cached;
-        continue;
-      }
-      let pf: ParsedFile;
-      try {
-        pf = parseFile(await reader.read(e.path, signal ? { signal } : {}));
-      } catch (err) {
-        signal?.throwIfAborted();
-        parsed[i] = unreadable(err);
-        continue;
-      }
-      parsed[i] = pf;
-      if (e.id !== undefined) opts.cache?.set(e.id, pf);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, entries.length) }, worker));
-  signal?.throwIfAborted();
+  const parsed = await parseEntries(reader, entries, { cache: opts.cache, signal });
 
   const diagnostics: Diagnostic[] = [];
   const fixups: { d: Diagnostic; lazy: Lazy }[] = [];
@@ -446,15 +420,6 @@ function lookup(doc: ParsedDoc, path: readonly (string | number)[]): FilePos {
     if (p) return p;
   }
   return doc.at;
-}
-
-/** A file the reader could not hand over: a diagnostic instead of documents. */
-function unreadable(err: unknown): ParsedFile {
-  const code =
-    err instanceof GoughError && (err.code === 'yaml-limit' || err.code === 'file-read') ? err.code : 'file-read';
-  const message =
-    err instanceof GoughError ? err.message : `Cannot read file: ${err instanceof Error ? err.message : String(err)}`;
-  return { format: 1, exact: true, docs: [], diagnostics: [{ line: 1, col: 1, severity: 'error', code, message }] };
 }
 
 /** Places diagnostics of fast-parsed files: re-reads each such file once and parses it with positions. */
