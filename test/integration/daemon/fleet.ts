@@ -11,7 +11,7 @@ export const EXAMPLE = new URL('../../../example-repo/', import.meta.url).pathna
  * approvals would (rightly) hold the database hosts until a Sunday night with a DBA's approval.
  */
 export function writeExampleFleet(dir: string, maasUrl: string): void {
-  cpSync(EXAMPLE, dir, { recursive: true });
+  cpSync(EXAMPLE, dir, { recursive: true, dereference: true });
   rmSync(join(dir, 'policies'), { recursive: true, force: true });
   const site = join(dir, 'sites', 'dc1.yaml');
   writeFileSync(site, readFileSync(site, 'utf8').replace('http://127.0.0.1:5240/MAAS', maasUrl));

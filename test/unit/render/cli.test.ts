@@ -101,7 +101,7 @@ describe('gough render', () => {
 
   it('exits 1 with the diagnostics when the host cannot be rendered', async () => {
     const repo = join(scratch, 'broken');
-    cpSync(resolve(ROOT, 'example-repo'), repo, { recursive: true });
+    cpSync(resolve(ROOT, 'example-repo'), repo, { recursive: true, dereference: true }); // a copy, even of a symlinked tree
     const f = join(repo, 'hosts/edge1/edge-03.yaml');
     writeFileSync(f, readFileSync(f, 'utf8').replace('  vars:\n    zone: "a"\n', ''));
     const r = await gough(['render', 'edge-03', repo]);
