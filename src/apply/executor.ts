@@ -246,7 +246,7 @@ export class Executor {
     this.#tasks.set(action.host, task);
     task.promise = this.#run(task, target, pass)
       .catch((e: unknown) => {
-        this.#log?.error({ host: action.host, err: (e as Error).message }, 'Executor task crashed');
+        this.#log?.error({ pass, host: action.host, err: (e as Error).message }, 'Executor task crashed');
       })
       .finally(() => {
         this.#tasks.delete(action.host);
@@ -301,14 +301,14 @@ export class Executor {
         task.entry = this.#journal.markRunning(seq, this.#iso());
         attempts = task.entry.attempts;
         this.#onEvent({ type: 'action-started', at: this.#iso(), pass, action, attempt: attempts });
-        const outcome = await p.perform(action, target, { signal, deadlineMs });
+        const outcome = await p.perform(action, target, { signal, deadlineMs, pass });
         this.#journal.markSucceeded(seq, outcome.message, this.#iso());
         this.#emitFinished(pass, action, 'succeeded', outcome.message, attempts);
         return;
       } catch (e) {
         if (hard.aborted) {
           // Shutting down: the outcome is unknown; the entry stays open and is reconciled at the next start.
-          this.#log?.warn({ host: action.host, kind: action.kind }, 'Action interrupted by shutdown');
+          this.#log?.warn({ pass, host: action.host, kind: action.kind }, 'Action interrupted by shutdown');
           return;
         }
         let err = toGoughError(e, 'provider-error');

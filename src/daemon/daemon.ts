@@ -233,12 +233,12 @@ export class Daemon implements DaemonView {
   #onExecutorEvent(e: ExecutorEvent): void {
     const base = { at: e.at, pass: e.pass, host: e.action.host, site: e.action.site, kind: e.action.kind, actionId: e.action.id };
     if (e.type === 'action-started') {
-      this.#log.info({ host: e.action.host, kind: e.action.kind, attempt: e.attempt }, 'Action started');
+      this.#log.info({ pass: e.pass, host: e.action.host, kind: e.action.kind, attempt: e.attempt }, 'Action started');
       this.#emit({ type: 'action-started', ...base });
       return;
     }
     this.#log[e.outcome === 'failed' ? 'warn' : 'info'](
-      { host: e.action.host, kind: e.action.kind, outcome: e.outcome, attempt: e.attempt, detail: e.message },
+      { pass: e.pass, host: e.action.host, kind: e.action.kind, outcome: e.outcome, attempt: e.attempt, detail: e.message },
       'Action finished',
     );
     this.#emit({ type: 'action-finished', ...base, outcome: e.outcome, message: e.message });
@@ -263,7 +263,7 @@ export class Daemon implements DaemonView {
     throw toGoughError(new Error(`Site "${name}" is not in the desired state`), 'internal');
   }
 
-  async #load(revision: string, signal: AbortSignal): Promise<void> {
+  async #load(revision: string, signal: AbortSignal, log: Logger): Promise<void> {
     if (revision === this.#loadedRevision) return;
     const reader = this.#source.reader(revision, { maxBytes: MAX_FILE_BYTES });
     const r = await loadRepo(reader, { revision, memo: this.#memo, ...(this.#cache ? { cache: this.#cache } : {}), signal });
@@ -272,7 +272,7 @@ export class Daemon implements DaemonView {
     const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
     if (hasErrors(r.diagnostics)) {
       this.#snapshot.invalidRevision = { revision, diagnostics: r.diagnostics };
-      this.#log.warn({ revision, errors }, 'Desired revision failed validation; keeping the last good one');
+      log.warn({ revision, errors }, 'Desired revision failed validation; keeping the last good one');
       this.#emit({ type: 'revision', at: this.#iso(), revision, valid: false, errors });
       return;
     }
@@ -321,7 +321,7 @@ export class Daemon implements DaemonView {
       const revision = await this.#source.resolve({ signal });
       result.revision = revision;
       this.#snapshot.desiredRevision = revision;
-      await this.#load(revision, signal);
+      await this.#load(revision, signal, log);
       if (this.#snapshot.invalidRevision?.revision === revision) result.invalid = true;
       const desired = this.#good;
       if (!desired) throw toGoughError(new Error(`No valid revision to apply yet: "${revision.slice(0, 12)}" failed validation`), 'invalid-revision');
@@ -375,7 +375,7 @@ export class Daemon implements DaemonView {
 
       // Let the dispatched actions reach their providers before the status documents (linear in the fleet) are built.
       await setImmediate();
-      this.#updateStatus(desired, sites, plans, observedByName);
+      this.#updateStatus(desired, sites, plans, observedByName, log);
       result.ok = true;
       this.#snapshot.lastSuccessfulPassAt = this.#iso();
     } catch (e) {
@@ -399,7 +399,13 @@ export class Daemon implements DaemonView {
     return result;
   }
 
-  #updateStatus(desired: DesiredState, sites: Site[], plans: Plan[], observed: ReadonlyMap<string, ObservedHost>): void {
+  #updateStatus(
+    desired: DesiredState,
+    sites: Site[],
+    plans: Plan[],
+    observed: ReadonlyMap<string, ObservedHost>,
+    log: Logger,
+  ): void {
     const last = this.#journal.lastPerHost();
     const lastActions = new Map<string, LastAction>();
     for (const [host, e] of last) {
@@ -432,13 +438,13 @@ export class Daemon implements DaemonView {
       this.#statusDocs.set(name, next);
       const blockedBy = new Map(p.blocked.map((b) => [b.action.host, b.reasons]));
       for (const d of docs) views.push({ ...d, labels: hostRes.get(d.host)?.metadata.labels ?? {}, blocked: blockedBy.get(d.host) ?? [] });
-      if (this.config.status.enabled) this.#queueStatusWrite(name, desired.revision, docs);
+      if (this.config.status.enabled) this.#queueStatusWrite(name, desired.revision, docs, log);
     });
     this.#snapshot.hosts = views;
   }
 
   /** Writes status in the background, serially, only when the files changed; the newest state wins. */
-  #queueStatusWrite(site: string, revision: string, docs: StatusDoc[]): void {
+  #queueStatusWrite(site: string, revision: string, docs: StatusDoc[], log: Logger): void {
     const writer = this.#statusWriter(site);
     if (!writer) return;
     const files = statusFiles(site, revision, docs);
@@ -450,7 +456,7 @@ export class Daemon implements DaemonView {
         await writer.write(files, message);
         this.#writtenStatus.set(site, key);
       } catch (e) {
-        this.#log.warn({ site, err: (e as Error).message }, 'Cannot write status; kept for the next pass');
+        log.warn({ site, err: (e as Error).message }, 'Cannot write status; kept for the next pass');
       }
     });
   }

@@ -191,8 +191,11 @@ export type Outcome = { message: string; observed?: ObservedHost };
 export interface Provisioner {
   readonly kind: string;
   observe(hosts: readonly DesiredHost[], opts?: CallOptions): Promise<ObservedHost[]>;
-  perform(action: Action, target: DesiredHost, opts?: CallOptions & { deadlineMs?: number }): Promise<Outcome>;
+  perform(action: Action, target: DesiredHost, opts?: PerformOptions): Promise<Outcome>;
 }
+
+/** `deadlineMs`: when to give up verifying; `pass`: the daemon pass that dispatched the action, for log lines. */
+export type PerformOptions = CallOptions & { deadlineMs?: number; pass?: string };
 
 export type PowerOp = 'on' | 'off' | 'cycle' | 'reset' | 'soft';
 export type BootOpts = { persistent?: boolean; efi?: boolean };

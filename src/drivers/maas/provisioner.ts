@@ -16,6 +16,7 @@ import {
   type Host,
   type ObservedHost,
   type Outcome,
+  type PerformOptions,
   type Provisioner,
   type SecretResolver,
   type Site,
@@ -224,10 +225,10 @@ export class MaasProvisioner implements Provisioner {
     );
   }
 
-  async perform(action: Action, target: DesiredHost, opts: CallOptions & { deadlineMs?: number } = {}): Promise<Outcome> {
+  async perform(action: Action, target: DesiredHost, opts: PerformOptions = {}): Promise<Outcome> {
     const deadline = this.#now() + (opts.deadlineMs ?? this.#deadlines[action.kind]);
     const name = target.host.metadata.name;
-    const log = this.#logger?.child({ host: name, action: action.kind, actionId: action.id });
+    const log = this.#logger?.child({ pass: opts.pass, host: name, action: action.kind, actionId: action.id });
     log?.info('maas action start');
     const ctx: Ctx = { name, target, deadline, signal: opts.signal, action };
     let result: Done;

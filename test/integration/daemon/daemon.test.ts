@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeDaemon } from '../../../src/cli/commands/daemon.js';
 import { silentLogger } from '../../../src/cli/logger.js';
@@ -20,6 +21,10 @@ let hosts: string[];
 let work: WorkRepo;
 let state: string;
 const stops: (() => Promise<void>)[] = [];
+/** JSON log lines of the daemons (what an operator's log collector would get). */
+const logLines: Record<string, unknown>[] = [];
+const captureLogger = () =>
+  pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
 
 async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<number> {
   const t0 = performance.now();
@@ -46,7 +51,7 @@ async function makeDaemon(name: string, flags: { pollSeconds: number }): Promise
     { baseDir: state },
   );
   const env = { GOUGH_MAAS_API_KEY: emulator.apiKey, WEBHOOK_SECRET: SECRET };
-  const d = await composeDaemon(cfg, { stdout: process.stdout, stderr: process.stderr, env, cwd: state }, silentLogger());
+  const d = await composeDaemon(cfg, { stdout: process.stdout, stderr: process.stderr, env, cwd: state }, captureLogger());
   stops.push(() => d.stop(2000));
   return d;
 }
@@ -117,6 +122,13 @@ describe('daemon against git http-backend and the MAAS emulator', () => {
     expect(doc).toMatch(/lifecycle: deployed/);
     expect(doc).toMatch(/type: Ready\n\s+status: "True"/);
     expect(doc).not.toContain(emulator.apiKey.split(':')[2]!);
+    // Logs: every line about an action or a host carries the pass that caused it; no secret in any line.
+    const actionLines = logLines.filter((l) => l['host'] !== undefined || String(l['msg']).startsWith('Action'));
+    expect(actionLines.filter((l) => l['msg'] === 'Action started').length).toBeGreaterThanOrEqual(hosts.length);
+    expect(actionLines.filter((l) => typeof l['pass'] !== 'string')).toEqual([]);
+    const all = logLines.map((l) => JSON.stringify(l)).join('\n');
+    expect(all).not.toContain(emulator.apiKey.split(':')[2]!);
+    expect(all).not.toContain(SECRET);
   }, 120_000);
 
   it('a pushed commit reaches MAAS within 1 s through the webhook', async () => {
