@@ -11,7 +11,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { DaemonEvent, DaemonView } from '../daemon/view.js';
+import type { DaemonEvent, DaemonView } from '../daemon/index.js';
 import { GoughError } from '../model/index.js';
 import type { Host, Site } from '../model/index.js';
 import { GENERATED_LABEL, generateHosts } from './fleet.js';

@@ -2,7 +2,7 @@
  * What `gough lab` prints while the fleet converges: hosts by lifecycle, with a redrawn progress bar on a
  * terminal and plain lines (only when something changed) otherwise.
  */
-import type { DaemonSnapshot } from '../daemon/view.js';
+import type { DaemonSnapshot } from '../daemon/index.js';
 import { LIFECYCLES } from '../model/index.js';
 import type { Lifecycle } from '../model/index.js';
 
