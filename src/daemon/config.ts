@@ -22,7 +22,8 @@ export type DaemonConfig = {
     shutdownGraceSeconds: number;
   };
   status: { enabled: boolean; branch: string };
-  http: { listen: string };
+  /** `readyMaxAgeSeconds`: /readyz fails when the last successful pass is older; 0 = no age limit. */
+  http: { listen: string; readyMaxAgeSeconds: number };
   providers: { pollIntervalMs?: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 };
@@ -48,6 +49,7 @@ export type ConfigOverrides = {
   statusEnabled?: boolean;
   statusBranch?: string;
   listen?: string;
+  readyMaxAgeSeconds?: number;
   providerPollMs?: number;
   logLevel?: DaemonConfig['log']['level'];
 };
@@ -129,6 +131,7 @@ export function resolveDaemonConfig(
   if (o.statusBranch !== undefined) status.branch = o.statusBranch;
   const http = { ...raw.http };
   if (o.listen !== undefined) http.listen = o.listen;
+  if (o.readyMaxAgeSeconds !== undefined) http.readyMaxAgeSeconds = o.readyMaxAgeSeconds;
   const providers = { ...raw.providers };
   if (o.providerPollMs !== undefined) providers.pollIntervalMs = o.providerPollMs;
   const log = { ...raw.log };
@@ -153,7 +156,7 @@ export function resolveDaemonConfig(
       shutdownGraceSeconds: limits.shutdownGraceSeconds ?? 30,
     },
     status: { enabled: status.enabled ?? true, branch: status.branch ?? 'gough/status' },
-    http: { listen: http.listen ?? '127.0.0.1:8080' },
+    http: { listen: http.listen ?? '127.0.0.1:8080', readyMaxAgeSeconds: http.readyMaxAgeSeconds ?? defaultReadyAge(triggers) },
     providers,
     log: { level: log.level ?? 'info' },
   };
@@ -163,6 +166,15 @@ export function resolveDaemonConfig(
   if (triggers.cron !== undefined) cfg.triggers.cron = triggers.cron;
   if (triggers.webhook) cfg.triggers.webhook = triggers.webhook;
   return cfg;
+}
+
+/**
+ * How old the last successful pass may be for /readyz: three poll intervals, at least 10 minutes. Without a poll
+ * passes come only from commits, webhooks or cron, so an idle daemon proves nothing by its age: no limit.
+ */
+function defaultReadyAge(t: Partial<DaemonConfig['triggers']>): number {
+  const poll = t.pollSeconds ?? 60;
+  return poll > 0 ? Math.max(600, 3 * poll) : 0;
 }
 
 /** Reads the config file (when given) and applies overrides. */

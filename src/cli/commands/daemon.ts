@@ -36,6 +36,7 @@ export const CONFIG_OPTIONS = {
   'status-branch': { type: 'string' },
   'no-status': { type: 'boolean' },
   listen: { type: 'string' },
+  'ready-max-age': { type: 'string' },
   'provider-poll-ms': { type: 'string' },
   'log-level': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
@@ -61,6 +62,7 @@ export const CONFIG_HELP = `Configuration (a YAML file, schemas/daemon-config.sc
   --status-branch NAME       Status branch (default gough/status)
   --no-status                Do not write the status branch
   --listen HOST:PORT         HTTP server (default 127.0.0.1:8080; "" disables)
+  --ready-max-age SECONDS    /readyz fails when the last good pass is older (default 3 polls, ≥ 600; 0: no limit)
   --provider-poll-ms N       How often a provider re-reads a machine while verifying
   --log-level LEVEL          fatal|error|warn|info|debug|trace|silent (default info)`;
 
@@ -101,6 +103,7 @@ export function overridesFrom(v: Values): ConfigOverrides {
   set('statusBranch', s('status-branch'));
   if (v['no-status'] === true) o.statusEnabled = false;
   set('listen', s('listen'));
+  set('readyMaxAgeSeconds', num(v['ready-max-age'], 'ready-max-age'));
   set('providerPollMs', num(v['provider-poll-ms'], 'provider-poll-ms'));
   set('logLevel', s('log-level') as ConfigOverrides['logLevel']);
   return o;
@@ -205,7 +208,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   if (listen) {
     try {
       const { createHttpServer } = await import('../../daemon/http.js');
-      const srv = createHttpServer({ view: daemon, logger });
+      const readyMaxAgeMs = cfg.http.readyMaxAgeSeconds > 0 ? cfg.http.readyMaxAgeSeconds * 1000 : Number.POSITIVE_INFINITY;
+      const srv = createHttpServer({ view: daemon, logger, readyMaxAgeMs });
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen(listen.port, listen.host, () => resolve());

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { overridesFrom } from '../../../src/cli/commands/daemon.js';
 import { parseListen, resolveDaemonConfig } from '../../../src/daemon/index.js';
 
 describe('daemon config', () => {
@@ -17,6 +18,19 @@ describe('daemon config', () => {
     expect(o.repo.url).toBeUndefined();
     expect(o.repo.path).toBe('/srv/fleet');
     expect(o).toMatchObject({ sites: ['a', 'b'], triggers: { pollSeconds: 5 }, status: { enabled: false }, limits: { maxProvisioningPerSite: 4 } });
+  });
+
+  it('sets the readiness window from the poll interval unless given (0: no age limit)', () => {
+    const text = 'repo: { path: ./fleet }\n';
+    const at = (o: Parameters<typeof resolveDaemonConfig>[1], t = text) =>
+      resolveDaemonConfig(t, o, { baseDir: '/srv' }).http.readyMaxAgeSeconds;
+    expect(at({})).toBe(600);
+    expect(at({ pollSeconds: 600 })).toBe(1800);
+    expect(at({ pollSeconds: 0 })).toBe(0);
+    expect(at({ readyMaxAgeSeconds: 120 })).toBe(120);
+    expect(at({}, `${text}http: { readyMaxAgeSeconds: 90 }\n`)).toBe(90);
+    expect(overridesFrom({ 'ready-max-age': '45' }).readyMaxAgeSeconds).toBe(45);
+    expect(() => resolveDaemonConfig(`${text}http: { readyMaxAgeSeconds: -1 }\n`, {}, { baseDir: '/srv' })).toThrow(/readyMaxAgeSeconds/);
   });
 
   it('rejects unknown keys, a missing repo and a token written into the URL', () => {
