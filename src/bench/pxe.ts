@@ -54,6 +54,17 @@ async function stop(c: ChildProcess): Promise<void> {
   if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
+/** A Gough server in the server namespace: `code` (with `p` = the PXE module) binds `s`; prints READY, stops on SIGTERM. */
+function startGough(ns: Ns, code: string): ChildProcess & { out: () => string } {
+  return start(ns, ns.srv, process.execPath, [
+    '--input-type=module',
+    '-e',
+    `import * as p from ${JSON.stringify(PXE_INDEX)};
+     ${code}
+     console.log('READY'); process.on('SIGTERM', async () => { await s.close(); process.exit(0); });`,
+  ]);
+}
+
 function start(ns: Ns, where: string, cmd: string, args: string[]): ChildProcess & { out: () => string } {
   const c = spawn('ip', ['netns', 'exec', where, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -128,15 +139,12 @@ async function dhcpRound(ns: Ns, w: string, server: 'gough' | 'dnsmasq'): Promis
     execFileSync('mkdir', ['-p', join(w, 'leases')]);
     const c =
       server === 'gough'
-        ? start(ns, ns.srv, process.execPath, [
-            '--input-type=module',
-            '-e',
-            `import * as p from ${JSON.stringify(PXE_INDEX)};
-             const r = new p.DhcpResponder({ mode: 'dhcp', serverId: '10.250.0.1', subnet: '10.250.0.0/16', router: '10.250.0.1',
+        ? startGough(
+            ns,
+            `const r = new p.DhcpResponder({ mode: 'dhcp', serverId: '10.250.0.1', subnet: '10.250.0.0/16', router: '10.250.0.1',
                dns: ['10.250.0.1'], range: { start: '10.250.1.0', end: '10.250.255.254' }, leaseSeconds: 3600, httpPort: 8081, discover: true, hosts: [] });
-             const s = await p.DhcpServer.listen({ responder: r, leases: new p.LeaseFile(${JSON.stringify(join(w, 'leases', 'gough.json'))}) });
-             console.log('READY'); process.on('SIGTERM', async () => { await s.close(); process.exit(0); });`,
-          ])
+             const s = await p.DhcpServer.listen({ responder: r, leases: new p.LeaseFile(${JSON.stringify(join(w, 'leases', 'gough.json'))}) });`,
+          )
         : start(ns, ns.srv, 'dnsmasq', [
             `--conf-file=${join(w, 'dnsmasq.conf')}`,
             '--keep-in-foreground',
@@ -212,13 +220,7 @@ async function tftpServer(ns: Ns, w: string, server: 'gough' | 'hpa'): Promise<C
   const root = join(w, 'root');
   const c =
     server === 'gough'
-      ? start(ns, ns.srv, process.execPath, [
-          '--input-type=module',
-          '-e',
-          `import * as p from ${JSON.stringify(PXE_INDEX)};
-           const s = await p.TftpServer.listen({ root: ${JSON.stringify(root)} });
-           console.log('READY'); process.on('SIGTERM', async () => { await s.close(); process.exit(0); });`,
-        ])
+      ? startGough(ns, `const s = await p.TftpServer.listen({ root: ${JSON.stringify(root)} });`)
       : start(ns, ns.srv, 'in.tftpd', ['-L', '-s', root, '-a', '10.250.0.1:69', '-u', 'root']);
   if (server === 'gough') await until('Gough TFTP', 10_000, () => c.out().includes('READY'));
   // Warm-up, not measured, the same for both: a burst of 8 concurrent fetches (page cache, ARP, and the JIT of each
