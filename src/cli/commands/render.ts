@@ -1,10 +1,10 @@
 /** `gough render HOST [DIR] [--only user-data|meta-data|ipxe]`: print what one host would run. */
 import { parseArgs } from 'node:util';
 import type { Diagnostic, RenderedHost } from '../../model/index.js';
-import { isGoughError } from '../../model/index.js';
-import { countLabel, formatDiagnosticIn, loadDirectory } from '../../repo/index.js';
+import { countLabel, formatDiagnosticIn, } from '../../repo/index.js';
 import type { CliIo, Command } from '../command.js';
 import { EXIT } from '../command.js';
+import { loadRepoArg } from '../repo-arg.js';
 
 const SECTIONS = ['user-data', 'meta-data', 'ipxe'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -84,18 +84,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
   if (name === undefined) return usageError(io, 'expected a host name');
   if (extra.length > 0) return usageError(io, `expected HOST [DIR], got ${positionals.length} arguments`);
   const dir = dirArg ?? '.';
-  const root = dir.startsWith('/') ? dir : `${io.cwd}/${dir}`;
-
-  let result: Awaited<ReturnType<typeof loadDirectory>>;
-  try {
-    result = await loadDirectory(root);
-  } catch (e) {
-    const msg = isGoughError(e)
-      ? e.message.replace(root, dir)
-      : `Cannot load "${dir}": ${e instanceof Error ? e.message : String(e)}`;
-    io.stderr.write(`gough render: ${msg}\n`);
-    return EXIT.usage;
-  }
+  const result = await loadRepoArg(io, 'render', dir, 'load');
+  if (result === undefined) return EXIT.usage;
   const { desired, diagnostics } = result;
   const host = desired.hosts.find((h) => h.metadata.name === name);
   if (host === undefined) {

@@ -1,16 +1,15 @@
 /** `gough validate [DIR] [--format text|json|github]`: check a config repository, print every problem. */
 import { parseArgs } from 'node:util';
-import { isGoughError } from '../../model/index.js';
 import {
   countLabel,
   diagnosticsJson,
   formatDiagnosticIn,
   formatGithubAnnotation,
   hasErrors,
-  loadDirectory,
 } from '../../repo/index.js';
 import type { CliIo, Command } from '../command.js';
 import { EXIT } from '../command.js';
+import { loadRepoArg } from '../repo-arg.js';
 
 const FORMATS = ['text', 'json', 'github'] as const;
 type Format = (typeof FORMATS)[number];
@@ -69,17 +68,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   const dir = positionals[0] ?? '.';
-  const root = dir.startsWith('/') ? dir : `${io.cwd}/${dir}`;
-  let result: Awaited<ReturnType<typeof loadDirectory>>;
-  try {
-    result = await loadDirectory(root);
-  } catch (e) {
-    const msg = isGoughError(e)
-      ? e.message.replace(root, dir)
-      : `Cannot validate "${dir}": ${e instanceof Error ? e.message : String(e)}`;
-    io.stderr.write(`gough validate: ${msg}\n`);
-    return EXIT.usage;
-  }
+  const result = await loadRepoArg(io, 'validate', dir, 'validate');
+  if (result === undefined) return EXIT.usage;
   const { diagnostics, files, desired } = result;
   if (format === 'json') {
     io.stdout.write(`${diagnosticsJson(diagnostics)}\n`);

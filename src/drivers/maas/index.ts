@@ -11,7 +11,7 @@ export {
   type MaasOperation,
   type ReleaseInput,
 } from './client.js';
-export { oauthHeader, parseApiKey, parseOauthHeader, type MaasCredentials } from './oauth.js';
+export { oauthHeader, parseApiKey, type MaasCredentials } from './oauth.js';
 export {
   ANNOTATION_REVISION,
   ANNOTATION_SPEC_HASH,

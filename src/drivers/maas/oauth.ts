@@ -42,19 +42,3 @@ export function oauthHeader(creds: MaasCredentials, opts: SignOptions = {}): str
   ];
   return `OAuth realm="", ${params.map(([k, v]) => `${k}="${v}"`).join(', ')}`;
 }
-
-/** Parses an `Authorization: OAuth ...` header into decoded parameters (for the emulator and tests). */
-export function parseOauthHeader(header: string): Record<string, string> | undefined {
-  const m = /^OAuth\s+(.*)$/is.exec(header.trim());
-  if (!m) return undefined;
-  const out: Record<string, string> = {};
-  const re = /([a-zA-Z_]+)\s*=\s*"([^"]*)"/g;
-  for (let p = re.exec(m[1] ?? ''); p !== null; p = re.exec(m[1] ?? '')) {
-    try {
-      out[p[1] as string] = decodeURIComponent(p[2] as string);
-    } catch {
-      out[p[1] as string] = p[2] as string;
-    }
-  }
-  return out;
-}

@@ -9,7 +9,7 @@ import { type Host, type Site, bootMacOf, hostnameOf } from '../../model/index.j
 import { type Credential, EmulatorServer, type RequestLogEntry } from './server.js';
 import { type FaultConfig, MaasWorld, type SeedMachine } from './world.js';
 
-export { EMULATOR_ROUTES, type RequestLogEntry } from './server.js';
+export { EMULATOR_ROUTES, parseOauthHeader, type RequestLogEntry } from './server.js';
 export type { FaultConfig, OpFault, SeedMachine, EmuEvent } from './world.js';
 export { NODE_TRANSITIONS, STATUS_NAME, canTransition } from './status.js';
 export { renderMachine } from './machine.js';

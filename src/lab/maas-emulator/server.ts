@@ -92,7 +92,8 @@ function sleep(ms: number): Promise<void> {
   return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
 }
 
-function parseAuth(header: string): Record<string, string> | undefined {
+/** Parses an `Authorization: OAuth ...` header into decoded parameters, as MAAS reads it. */
+export function parseOauthHeader(header: string): Record<string, string> | undefined {
   const m = /^OAuth\s+(.*)$/is.exec(header.trim());
   if (!m) return undefined;
   const out: Record<string, string> = {};
@@ -210,7 +211,7 @@ export class EmulatorServer {
     const header = req.headers.authorization;
     const challenge = { 'www-authenticate': 'OAuth realm="OAuth"' };
     if (!header) return MaasReply.text(401, 'Authorization Error: Authentication credentials were not provided', challenge);
-    const p = parseAuth(header);
+    const p = parseOauthHeader(header);
     if (!p) return MaasReply.text(401, 'Authorization Error: Unsupported authorization scheme', challenge);
     const required = ['oauth_consumer_key', 'oauth_token', 'oauth_signature', 'oauth_signature_method', 'oauth_timestamp', 'oauth_nonce'];
     const missing = required.filter((k) => p[k] === undefined || p[k] === '');

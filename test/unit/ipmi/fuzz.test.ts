@@ -29,18 +29,7 @@ import {
   sealPacket,
 } from '../../../src/drivers/ipmi/index.js';
 import { GoughError } from '../../../src/model/index.js';
-
-/** mulberry32: small, seeded, good enough to spread bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from '../../support/fuzz.js';
 
 const ctx = {
   consoleSessionId: 1,

@@ -5,10 +5,10 @@ import {
   lifecycleOfStatus,
   oauthHeader,
   parseApiKey,
-  parseOauthHeader,
   parseRetryAfter,
   powerOf,
 } from '../../../src/drivers/maas/index.js';
+import { parseOauthHeader } from '../../../src/lab/maas-emulator/index.js';
 import { LIFECYCLES } from '../../../src/model/index.js';
 
 describe('OAuth 1.0 PLAINTEXT header', () => {

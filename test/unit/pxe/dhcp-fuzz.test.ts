@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DhcpResponder, decodeDhcp, encodeDhcp } from '../../../src/drivers/pxe/index.js';
 import { GoughError } from '../../../src/model/index.js';
 import { request } from './dhcp-helpers.js';
-
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../../support/fuzz.js';
 
 describe('DHCP decoder fuzz (seeded)', () => {
   it('100,000 mutated and random packets: decode returns a message or throws dhcp-decode, never anything else', () => {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReadTransfer, decodeTftp, encodeTftp, negotiate } from '../../../src/drivers/pxe/index.js';
 import { GoughError } from '../../../src/model/index.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../../support/fuzz.js';
 
 describe('TFTP decoder fuzz (seeded)', () => {
   it('100,000 mutated and random packets: a packet or tftp-decode, never anything else; transfers survive them', () => {

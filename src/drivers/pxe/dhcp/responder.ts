@@ -427,20 +427,7 @@ export class DhcpResponder {
       if (client.host !== undefined) lease.host = client.host.host;
       this.#setLease(client.mac, lease);
     }
-    const reply = this.#reply(req, 'OFFER', client, ctx, {
-      yiaddr: address,
-      lease: true,
-      boot: true,
-    });
-    return {
-      reply,
-      events: [
-        this.#event('dhcp-offer', client, now, {
-          address,
-          bootFile: reply.message.file,
-        }),
-      ],
-    };
+    return this.#grant(req, 'OFFER', client, ctx, address);
   }
 
   #ack(req: DhcpMessage, client: Client, ctx: RespondContext, address: string): Response {
@@ -455,20 +442,14 @@ export class DhcpResponder {
       if (client.host !== undefined) lease.host = client.host.host;
       this.#setLease(client.mac, lease);
     }
-    const reply = this.#reply(req, 'ACK', client, ctx, {
-      yiaddr: address,
-      lease: true,
-      boot: true,
-    });
-    return {
-      reply,
-      events: [
-        this.#event('dhcp-ack', client, now, {
-          address,
-          bootFile: reply.message.file,
-        }),
-      ],
-    };
+    return this.#grant(req, 'ACK', client, ctx, address);
+  }
+
+  /** An OFFER or ACK of `address` with lease and boot options, and its event. */
+  #grant(req: DhcpMessage, type: 'OFFER' | 'ACK', client: Client, ctx: RespondContext, address: string): Response {
+    const reply = this.#reply(req, type, client, ctx, { yiaddr: address, lease: true, boot: true });
+    const kind = type === 'OFFER' ? 'dhcp-offer' : 'dhcp-ack';
+    return { reply, events: [this.#event(kind, client, ctx.now, { address, bootFile: reply.message.file })] };
   }
 
   #nak(req: DhcpMessage, client: Client, ctx: RespondContext, why: string): Response {
