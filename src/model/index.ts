@@ -5,3 +5,4 @@ export * from './state.js';
 export * from './secrets.js';
 export * from './version.js';
 export * from './window.js';
+export * from './sleep.js';

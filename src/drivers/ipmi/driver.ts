@@ -20,6 +20,7 @@ import {
   type SecretRef,
   type SecretResolver,
   isGoughError,
+  sleep,
 } from '../../model/index.js';
 import {
   type BootFlags,
@@ -351,20 +352,3 @@ function scrub(e: unknown, secrets: string[]): unknown {
   return new GoughError(e.code, msg, { retry: e.retry });
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new GoughError('aborted', 'Operation cancelled'));
-      return;
-    }
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new GoughError('aborted', 'Operation cancelled'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -11,7 +11,7 @@
  * The API key never appears in errors or logs: messages are scrubbed of every part of it.
  */
 import type { Logger } from 'pino';
-import { GoughError, isGoughError, scrubSecrets, type ErrorCode, type Retry } from '../../model/index.js';
+import { GoughError, isGoughError, scrubSecrets, sleep, type ErrorCode, type Retry } from '../../model/index.js';
 import { type MaasCredentials, oauthHeader, parseApiKey } from './oauth.js';
 import {
   type MaasEvent,
@@ -88,21 +88,6 @@ export type CreateMachineInput = {
 export type DeployInput = { distroSeries?: string; userData?: string; hweKernel?: string; comment?: string };
 export type ReleaseInput = { erase?: boolean; quickErase?: boolean; secureErase?: boolean; force?: boolean; comment?: string };
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** `Retry-After` as milliseconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (value === null || value.trim() === '') return undefined;
@@ -145,7 +130,7 @@ export class MaasClient {
     this.#maxRetries = opts.maxRetries ?? 4;
     this.#maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
     this.#logger = opts.logger;
-    this.#sleep = opts.sleep ?? defaultSleep;
+    this.#sleep = opts.sleep ?? sleep;
   }
 
   #setKey(apiKey: string): MaasCredentials {

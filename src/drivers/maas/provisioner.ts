@@ -23,6 +23,7 @@ import {
   bootMacOf,
   hostnameOf,
   isGoughError,
+  sleep,
 } from '../../model/index.js';
 import type { MaasClient } from './client.js';
 import { NODE_STATUS, NODE_STATUS_LABEL, lifecycleOfStatus, powerOf } from './status.js';
@@ -151,21 +152,6 @@ export function mapObserved(
     ...matched.map(({ host, machine }) => toObservedHost(host.metadata.name, site, machine)),
     ...orphans.filter(inScope).map((m) => toObservedHost(orphanName(m), site, m)),
   ];
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new GoughError('aborted', 'Operation cancelled', { cause: signal.reason }));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new GoughError('aborted', 'Operation cancelled', { cause: signal?.reason }));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 const TRANSIENT = new Set(['busy', 'unreachable', 'timeout', 'bad-response']);

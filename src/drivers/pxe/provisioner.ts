@@ -20,6 +20,7 @@ import {
   type PowerState,
   type Provisioner,
   bootMacOf,
+  sleep,
 } from '../../model/index.js';
 import type { EventLog } from './event-log.js';
 import type { BootEvent } from './events.js';
@@ -37,21 +38,6 @@ export type PxeProvisionerOptions = {
   /** Deadline for power changes to show (default 60 s). */
   powerDeadlineMs?: number;
 };
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new GoughError('aborted', 'Operation cancelled'));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new GoughError('aborted', 'Operation cancelled'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** The host's BMC with the site's defaults (user name, credentials, cipher) filled in. */
 export function bmcOf(target: DesiredHost): Bmc | undefined {
