@@ -46,8 +46,11 @@ export class GitSource {
   #trees = new Map<string, TreeEntry[]>();
   /** Whole-commit file lists by root tree id (the latest few: a pass re-lists the revision it loaded). */
   #listings = new Map<string, GitFileEntry[]>();
-  /** Files under a subtree by `tree id + "\0" + path` (never mutated). */
-  #subtrees = new Map<string, GitFileEntry[]>();
+  /**
+   * Files under each subtree of the latest walk, by `tree id + "\0" + path` (never mutated), with the keys of its
+   * child subtrees. Only the latest walk's subtrees are kept, so memory is one revision's listing, not history's.
+   */
+  #subtrees = new Map<string, { files: GitFileEntry[]; children: string[] }>();
 
   private constructor(gitdir: string, branch: string, url: string | undefined, auth: GitAuth | undefined) {
     this.gitdir = gitdir;
@@ -161,26 +164,38 @@ export class GitSource {
     const hit = memo ? this.#listings.get(rootTree) : undefined;
     if (hit) return hit;
     // Each subtree's files by (tree id, path): a new commit re-walks only the trees it changed.
-    const walk = async (treeOid: string, prefix: string): Promise<GitFileEntry[]> => {
+    const next = new Map<string, { files: GitFileEntry[]; children: string[] }>();
+    const keep = (key: string): void => {
+      const seen = this.#subtrees.get(key);
+      if (seen === undefined || next.has(key)) return;
+      next.set(key, seen);
+      for (const c of seen.children) keep(c);
+    };
+    const walk = async (treeOid: string, prefix: string): Promise<{ key: string; files: GitFileEntry[] }> => {
       opts.signal?.throwIfAborted();
       const key = `${treeOid}\u0000${prefix}`;
       const seen = memo ? this.#subtrees.get(key) : undefined;
-      if (seen) return seen;
+      if (seen) {
+        keep(key);
+        return { key, files: seen.files };
+      }
       const files: GitFileEntry[] = [];
+      const children: string[] = [];
       for (const e of await this.#tree(treeOid)) {
         if (e.path.startsWith('.')) continue;
         const p = prefix === '' ? e.path : `${prefix}/${e.path}`;
-        if (e.type === 'tree') for (const f of await walk(e.oid, p)) files.push(f);
-        else if (e.type === 'blob' && (opts.include ? opts.include(p) : true)) files.push({ path: p, id: e.oid, mode: e.mode });
+        if (e.type === 'tree') {
+          const sub = await walk(e.oid, p);
+          children.push(sub.key);
+          for (const f of sub.files) files.push(f);
+        } else if (e.type === 'blob' && (opts.include ? opts.include(p) : true)) files.push({ path: p, id: e.oid, mode: e.mode });
       }
-      if (memo) {
-        if (this.#subtrees.size >= 50_000) this.#subtrees.clear();
-        this.#subtrees.set(key, files);
-      }
-      return files;
+      if (memo) next.set(key, { files, children });
+      return { key, files };
     };
     // Git orders a tree's entries as if directory names ended in "/": sort by plain path (a copy: walks are shared).
-    const out = [...(await walk(rootTree, ''))];
+    const out = [...(await walk(rootTree, '')).files];
+    if (memo) this.#subtrees = next;
     let sorted = true;
     for (let i = 1; i < out.length && sorted; i++) sorted = out[i - 1]!.path < out[i]!.path;
     if (!sorted) out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
