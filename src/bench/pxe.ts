@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,19 +54,38 @@ async function stop(c: ChildProcess): Promise<void> {
   if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
-/** A Gough server in the server namespace: `code` (with `p` = the PXE module) binds `s`; prints READY, stops on SIGTERM. */
-function startGough(ns: Ns, code: string): ChildProcess & { out: () => string } {
-  return start(ns, ns.srv, process.execPath, [
-    '--input-type=module',
-    '-e',
-    `import * as p from ${JSON.stringify(PXE_INDEX)};
+/**
+ * A Gough server in the server namespace: `code` (with `p` = the PXE module) binds `s`; prints READY, stops on SIGTERM.
+ * `cpus`: runs it under `taskset -c` (see TFTP_CPU).
+ */
+function startGough(ns: Ns, code: string, cpus?: string): ChildProcess & { out: () => string } {
+  return start(
+    ns,
+    ns.srv,
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import * as p from ${JSON.stringify(PXE_INDEX)};
      ${code}
      console.log('READY'); process.on('SIGTERM', async () => { await s.close(); process.exit(0); });`,
-  ]);
+    ],
+    cpus,
+  );
 }
 
-function start(ns: Ns, where: string, cmd: string, args: string[]): ChildProcess & { out: () => string } {
-  const c = spawn('ip', ['netns', 'exec', where, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  ns: Ns,
+  where: string,
+  cmd: string,
+  args: string[],
+  cpus?: string,
+): ChildProcess & { out: () => string } {
+  const argv = ['netns', 'exec', where, cmd, ...args];
+  const c =
+    cpus === undefined
+      ? spawn('ip', argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('taskset', ['-c', cpus, 'ip', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   c.stdout?.on('data', (d: Buffer) => {
     out += d;
@@ -214,14 +233,98 @@ async function tftpRound(ns: Ns, w: string, options: string[], clients = CLIENTS
 }
 
 const TFTP_OPTIONS: Record<string, string[]> = { 'blksize 1468': ['blksize 1468'], 'no options (512 B)': [] };
+const TFTP_BLKSIZE: Record<string, number> = { 'blksize 1468': 1468, 'no options (512 B)': 512 };
+const FILE_BYTES = 1024 * 1024;
+
+/**
+ * Where the TFTP comparison runs, `GOUGH_BENCH_PXE_TFTP_CPU` (comma-separated, default both):
+ * - `pinned` (the ratio): the 100 clients (and this process, which starts them) on CPU 0, the server under test on
+ *   CPU 1 (`taskset`, inherited by tftpd-hpa's forked children and by Gough's worker threads; Gough's default worker
+ *   count follows the affinity mask, so 1). In production the clients are other machines: they never take CPU from
+ *   the server, and each server gets the same CPU budget however many processes or threads it runs.
+ * - `shared`: no pinning; clients and server share every core (the scheduler's share of a 100-process tftpd-hpa
+ *   against Gough's few threads decides much of it).
+ */
+const TFTP_CPU = (process.env.GOUGH_BENCH_PXE_TFTP_CPU ?? 'pinned,shared')
+  .split(',')
+  .map((x) => x.trim())
+  .filter((x): x is 'pinned' | 'shared' => x === 'pinned' || x === 'shared');
+const CLIENT_CPU = '0';
+const SERVER_CPU = '1';
+
+type TftpServerName = 'gough' | 'hpa';
+type CpuMode = 'pinned' | 'shared';
+
+/** Busy and total jiffies per CPU (`/proc/stat`). */
+function cpuTimes(): { busy: number; total: number }[] {
+  const out: { busy: number; total: number }[] = [];
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+) (.*)$/.exec(line);
+    if (m === null) continue;
+    const v = (m[2] ?? '').trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    out[Number(m[1])] = { busy: total - idle, total };
+  }
+  return out;
+}
+
+/** Per-CPU busy share (0–1) between two `cpuTimes()` samples. */
+function busyShare(a: { busy: number; total: number }[], b: { busy: number; total: number }[]): number[] {
+  return b.map((x, i) => {
+    const y = a[i] ?? { busy: 0, total: 0 };
+    return x.total > y.total ? (x.busy - y.busy) / (x.total - y.total) : 0;
+  });
+}
+
+/** Pins this process (all its threads; the clients it spawns inherit it) to `cpus`; returns what undoes it. */
+function pinSelf(cpus: string): () => void {
+  const before = /: ([0-9a-f,]+)\s*$/.exec(sh('taskset', ['-p', String(process.pid)]))?.[1];
+  sh('taskset', ['-a', '-p', '-c', cpus, String(process.pid)]);
+  return () => {
+    if (before !== undefined) sh('taskset', ['-a', '-p', before, String(process.pid)]);
+  };
+}
+
+/**
+ * A cgroup (v1 cpuacct) holding the server under test, so its CPU time is its own: tftpd-hpa's forked children are
+ * in it, and so is every thread of Gough's. Undefined where there is no cgroup v1 cpuacct hierarchy.
+ */
+const CPUACCT = '/sys/fs/cgroup/cpuacct';
+function serverCgroup(): { dir: string; usage: () => number; add: (pid: number) => void; remove: () => void } | undefined {
+  if (!existsSync(join(CPUACCT, 'cpuacct.usage'))) return undefined;
+  const dir = join(CPUACCT, `gough-bench-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  return {
+    dir,
+    usage: () => Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e6,
+    add: (pid) => writeFileSync(join(dir, 'cgroup.procs'), String(pid)),
+    remove: () => {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // still has a task (a server that did not stop): left for the next run's error
+      }
+    },
+  };
+}
 
 /** Starts one TFTP server on 10.250.0.1:69 in the server namespace; returns once it has served the warm-up fetches. */
-async function tftpServer(ns: Ns, w: string, server: 'gough' | 'hpa'): Promise<ChildProcess> {
+async function tftpServer(
+  ns: Ns,
+  w: string,
+  server: TftpServerName,
+  cpus: string | undefined,
+  cgroup: ReturnType<typeof serverCgroup>,
+): Promise<ChildProcess> {
   const root = join(w, 'root');
   const c =
     server === 'gough'
-      ? startGough(ns, `const s = await p.TftpServer.listen({ root: ${JSON.stringify(root)} });`)
-      : start(ns, ns.srv, 'in.tftpd', ['-L', '-s', root, '-a', '10.250.0.1:69', '-u', 'root']);
+      ? startGough(ns, `const s = await p.TftpServer.listen({ root: ${JSON.stringify(root)} });`, cpus)
+      : start(ns, ns.srv, 'in.tftpd', ['-L', '-s', root, '-a', '10.250.0.1:69', '-u', 'root'], cpus);
+  // Before it can fork or start threads (taskset and ip exec into the server: same PID).
+  if (c.pid !== undefined) cgroup?.add(c.pid);
   if (server === 'gough') await until('Gough TFTP', 10_000, () => c.out().includes('READY'));
   // Warm-up, not measured, the same for both: a burst of 8 concurrent fetches (page cache, ARP, and the JIT of each
   // Gough worker thread, which otherwise compiles its hot path during the first measured round).
@@ -237,45 +340,132 @@ async function tftpServer(ns: Ns, w: string, server: 'gough' | 'hpa'): Promise<C
   }
 }
 
+/** Wall ms, busy share per CPU, and the server's own CPU ms (cgroup; NaN without one). */
+type Timed = { ms: number; busy: number[]; serverMs: number };
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
 async function tftpBench(ns: Ns, w: string, print: (line: string) => void): Promise<void> {
   execFileSync('mkdir', ['-p', join(w, 'root'), join(w, 'out')]);
-  writeFileSync(join(w, 'root', 'file.bin'), randomBytes(1024 * 1024));
+  writeFileSync(join(w, 'root', 'file.bin'), randomBytes(FILE_BYTES));
   execFileSync('chmod', ['-R', 'a+rX', join(w, 'root')]);
   const labels = Object.keys(TFTP_OPTIONS);
-  const times = { gough: new Map<string, number[]>(), hpa: new Map<string, number[]>() };
-  const win: number[] = [];
-  for (let round = 0; round < TFTP_ROUNDS; round++) {
-    const order = round % 2 === 0 ? (['gough', 'hpa'] as const) : (['hpa', 'gough'] as const);
-    for (const server of order) {
-      const c = await tftpServer(ns, w, server);
-      for (const label of labels) {
-        const ms = await tftpRound(ns, w, TFTP_OPTIONS[label] ?? []);
-        times[server].set(label, [...(times[server].get(label) ?? []), ms]);
+  const modes = TFTP_CPU.filter((m) => m === 'shared' || cpuTimes().length >= 2);
+  if (modes.length < TFTP_CPU.length) print('TFTP pinned mode needs 2 CPUs: skipped');
+  const key = (mode: CpuMode, server: TftpServerName, label: string) => `${mode} ${server} ${label}`;
+  const times = new Map<string, Timed[]>();
+  const win = new Map<CpuMode, Timed[]>();
+  const cgroup = serverCgroup();
+  const timed = async (options: string[]): Promise<Timed> => {
+    const a = cpuTimes();
+    const u = cgroup?.usage() ?? Number.NaN;
+    const ms = await tftpRound(ns, w, options);
+    return { ms, busy: busyShare(a, cpuTimes()), serverMs: (cgroup?.usage() ?? Number.NaN) - u };
+  };
+  try {
+    for (let round = 0; round < TFTP_ROUNDS; round++) {
+      for (const mode of modes) {
+        const order = round % 2 === 0 ? (['gough', 'hpa'] as const) : (['hpa', 'gough'] as const);
+        const unpin = mode === 'pinned' ? pinSelf(CLIENT_CPU) : () => {};
+        try {
+          for (const server of order) {
+            const c = await tftpServer(ns, w, server, mode === 'pinned' ? SERVER_CPU : undefined, cgroup);
+            for (const label of labels) {
+              const k = key(mode, server, label);
+              times.set(k, [...(times.get(k) ?? []), await timed(TFTP_OPTIONS[label] ?? [])]);
+            }
+            if (server === 'gough') {
+              win.set(mode, [...(win.get(mode) ?? []), await timed(['blksize 1468', 'windowsize 8'])]);
+            }
+            await stop(c);
+          }
+        } finally {
+          unpin();
+        }
       }
-      if (server === 'gough') win.push(await tftpRound(ns, w, ['blksize 1468', 'windowsize 8']));
-      await stop(c);
     }
+  } finally {
+    cgroup?.remove();
   }
   const mibs = (ms: number) => CLIENTS / (ms / 1000);
-  const rows: (string | number)[][] = [];
-  for (const label of labels) {
-    for (let round = 0; round < TFTP_ROUNDS; round++) {
-      const gm = times.gough.get(label)?.[round] ?? Number.NaN;
-      const hm = times.hpa.get(label)?.[round] ?? Number.NaN;
-      rows.push([TFTP_ROUNDS > 1 ? `${label} #${round + 1}` : label, mibs(gm), mibs(hm), gm, hm, hm / gm]);
+  const pct = (x: number | undefined) => `${Math.round((x ?? 0) * 100)}`;
+  /** The server's CPU µs per DATA/ACK exchange (cgroup CPU time over clients × blocks). */
+  const perExchange = (t: Timed, blksize: number) =>
+    t.serverMs * 1000 / (CLIENTS * (Math.floor(FILE_BYTES / blksize) + 1));
+  print('');
+  print(
+    `TFTP: ${CLIENTS} concurrent atftp clients, 1 MiB each (MiB/s = ${CLIENTS} MiB / wall time, client start-up included; an unmeasured warm-up burst of 8 fetches per server start; ${TFTP_ROUNDS} round(s), alternating which server goes first). Server µs/exchange: the server's own CPU time (${cgroup === undefined ? 'no cgroup v1 cpuacct here: n/a' : 'cgroup cpuacct'}) per DATA/ACK exchange.`,
+  );
+  const ratios = new Map<string, number[]>();
+  for (const mode of modes) {
+    print('');
+    print(
+      mode === 'pinned'
+        ? `Pinned (the ratio): clients on CPU ${CLIENT_CPU}, the server under test alone on CPU ${SERVER_CPU} (taskset); busy % of CPU ${CLIENT_CPU}/${SERVER_CPU} during the round`
+        : 'Shared: clients and server on both CPUs (no pinning); busy % of CPU 0/1 during the round',
+    );
+    print('');
+    const rows: (string | number)[][] = [];
+    for (const label of labels) {
+      const blksize = TFTP_BLKSIZE[label] ?? 512;
+      const g = times.get(key(mode, 'gough', label)) ?? [];
+      const h = times.get(key(mode, 'hpa', label)) ?? [];
+      const rs: number[] = [];
+      for (let round = 0; round < TFTP_ROUNDS; round++) {
+        const gr = g[round];
+        const hr = h[round];
+        if (gr === undefined || hr === undefined) continue;
+        rs.push(hr.ms / gr.ms);
+        rows.push([
+          TFTP_ROUNDS > 1 ? `${label} #${round + 1}` : label,
+          mibs(gr.ms),
+          mibs(hr.ms),
+          hr.ms / gr.ms,
+          perExchange(gr, blksize),
+          perExchange(hr, blksize),
+          gr.busy.map(pct).join('/'),
+          hr.busy.map(pct).join('/'),
+        ]);
+      }
+      ratios.set(`${mode} ${label}`, rs);
+    }
+    print(
+      table(
+        [
+          'client options',
+          'Gough MiB/s',
+          'tftpd-hpa MiB/s',
+          'ratio',
+          'Gough µs/exchange',
+          'tftpd-hpa µs/exchange',
+          'CPU busy % (Gough)',
+          'CPU busy % (tftpd-hpa)',
+        ],
+        rows,
+      ).join('\n'),
+    );
+    print('');
+    for (const t of win.get(mode) ?? []) {
+      print(
+        `Gough with windowsize 8 (RFC 7440; tftpd-hpa has none): ${mibs(t.ms).toFixed(1)} MiB/s, ${perExchange(t, 1468).toFixed(1)} µs/block, CPU busy ${t.busy.map(pct).join('/')} %`,
+      );
     }
   }
   print('');
-  print(
-    `TFTP: ${CLIENTS} concurrent atftp clients, 1 MiB each (MiB/s = ${CLIENTS} MiB / wall time, client start-up included; an unmeasured warm-up burst of 8 fetches per server start; ${TFTP_ROUNDS} round(s), alternating which server goes first)`,
-  );
-  print('');
-  print(
-    table(['client options', 'Gough MiB/s', 'tftpd-hpa MiB/s', 'Gough ms', 'tftpd-hpa ms', 'ratio'], rows).join('\n'),
-  );
-  print('');
-  for (const ms of win) {
-    print(`Gough with windowsize 8 (RFC 7440; tftpd-hpa has none): ${mibs(ms).toFixed(1)} MiB/s, ${ms.toFixed(0)} ms`);
+  for (const mode of modes) {
+    for (const label of labels) {
+      const rs = ratios.get(`${mode} ${label}`) ?? [];
+      if (rs.length === 0) continue;
+      const lo = Math.min(...rs).toFixed(2);
+      const hi = Math.max(...rs).toFixed(2);
+      print(
+        `${mode === 'pinned' ? 'TFTP ratio' : 'shared-CPU ratio'} (Gough / tftpd-hpa throughput), ${label}: median ${median(rs).toFixed(2)}× (${lo}–${hi}, ${rs.length} rounds)`,
+      );
+    }
   }
 }
 
