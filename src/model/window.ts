@@ -16,14 +16,24 @@ export function parseDuration(text: string): number | undefined {
   return ms > 0 ? ms : undefined;
 }
 
+/** Answers of `isTimeZone` (building an Intl formatter costs milliseconds; a repository names a handful of zones). */
+const zones = new Map<string, boolean>();
+const MAX_ZONES = 1024;
+
 /** True when `tz` is an IANA time zone this runtime knows. */
 export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
+  let known = zones.get(tz);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (zones.size >= MAX_ZONES) zones.clear();
+    zones.set(tz, known);
   }
+  return known;
 }
 
 /** What is wrong with a window, and in which field; undefined when it is valid. */

@@ -14,7 +14,6 @@ import {
   type Diagnostic,
   GoughError,
   type Host,
-  hostnameOf,
   isTimeZone,
   type Kind,
   matchesSelector,
@@ -33,6 +32,8 @@ import { globToRegExp, matchesAnyGlob } from './glob.js';
 import type { FilePos, ParsedDoc, ParsedFile } from './parse.js';
 import { parseFile } from './parse.js';
 import { parseEntries } from './parse-pool.js';
+import { type LoadIndex, loadIncremental, type RenderMemo } from './incremental.js';
+import { type Located, keysOf, sourceOf, where } from './located.js';
 import { describePath, toPointer } from './pointer.js';
 import { dirReader, type FileEntry, type FileReader, isHiddenPath, isYamlPath } from './reader.js';
 
@@ -45,16 +46,15 @@ export interface ParseCache {
   setResult?(fingerprint: string, r: LoadResult): void;
 }
 
-/** Renders by the identity of their inputs (parsed documents are immutable; unchanged blobs give the same objects). */
-type RenderMemo = WeakMap<Host, { site: Site; template: Template | undefined; result: RenderResult }>;
-
 /** What a long-running loader keeps between loads of the same repository (see the file comment). */
 export class LoadMemo {
-  /** The last result and the fingerprint of the files it was loaded from. */
-  last: { fingerprint: string; result: LoadResult } | undefined;
+  /** The last result, the fingerprint of the files it was loaded from, and (when it was clean) its index. */
+  last: { fingerprint: string; result: LoadResult; index?: LoadIndex } | undefined;
   readonly renders: RenderMemo = new WeakMap();
   /** Loads answered without parsing or rendering anything (for tests and metrics). */
   reused = 0;
+  /** Loads answered by the incremental path (incremental.ts). */
+  incremental = 0;
 }
 
 export type LoadOptions = {
@@ -71,7 +71,6 @@ export type LoadResult = {
   files: number;
 };
 
-type Located<T> = { res: T; file: string; doc: ParsedDoc; index: number };
 /** The position of a node in a file parsed without positions: resolved by an exact re-parse at the end. */
 type Lazy = { l: Located<unknown>; path: readonly (string | number)[] };
 
@@ -94,40 +93,34 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
       return { ...hit, desired: { ...hit.desired, revision: opts.revision } };
     }
   }
-  const result = await loadEntries(reader, entries, opts);
+  const memo = opts.memo;
+  const last = memo?.last;
+  if (fingerprint !== undefined && memo !== undefined && last?.index !== undefined && last.result.diagnostics.length === 0) {
+    const inc = await loadIncremental({
+      index: last.index,
+      desired: last.result.desired,
+      filesCounted: last.result.files,
+      entries,
+      reader,
+      revision: opts.revision,
+      renders: memo.renders,
+      cache: opts.cache,
+      signal,
+    });
+    if (inc !== undefined) {
+      const result: LoadResult = { desired: inc.desired, diagnostics: [], files: inc.files };
+      memo.last = { fingerprint, result, index: inc.index };
+      memo.incremental++;
+      opts.cache?.setResult?.(fingerprint, result);
+      return result;
+    }
+  }
+  const { result, index } = await loadEntries(reader, entries, opts);
   if (fingerprint !== undefined) {
-    if (opts.memo) opts.memo.last = { fingerprint, result };
+    if (memo) memo.last = index === undefined ? { fingerprint, result } : { fingerprint, result, index };
     opts.cache?.setResult?.(fingerprint, result);
   }
   return result;
-}
-
-/** A host's uniqueness keys, normalised; computed once per (immutable) host document. */
-type HostKeys = { ip: string | undefined; bmc: string | undefined; hostname: string };
-const hostKeys = new WeakMap<Host, HostKeys>();
-function keysOf(h: Host): HostKeys {
-  let k = hostKeys.get(h);
-  if (k === undefined) {
-    const { network, hardware } = h.spec;
-    k = {
-      ip: network?.address === undefined ? undefined : network.address.replace(/\/\d+$/, '').toLowerCase(),
-      bmc: hardware.bmc === undefined ? undefined : `${hardware.bmc.address.toLowerCase()}:${hardware.bmc.port ?? 623}`,
-      hostname: hostnameOf(h).toLowerCase(),
-    };
-    hostKeys.set(h, k);
-  }
-  return k;
-}
-
-/** A document's `sources` entry; kept per document object (the same blob may sit at two paths: checked). */
-const docSources = new WeakMap<ParsedDoc, { key: string; pos: SourcePos }>();
-function sourceOf(kind: Kind, doc: ParsedDoc, file: string): { key: string; pos: SourcePos } {
-  let s = docSources.get(doc);
-  if (s === undefined || s.pos.file !== file) {
-    s = { key: `${kind}/${doc.name}`, pos: { file, line: doc.at[0], col: doc.at[1] } };
-    docSources.set(doc, s);
-  }
-  return s;
 }
 
 /** A digest of every listed path and content id; undefined when some file has no content id (nothing is reused). */
@@ -140,7 +133,11 @@ function fingerprintOf(entries: readonly FileEntry[]): string | undefined {
   return h.digest('hex');
 }
 
-async function loadEntries(reader: FileReader, entries: readonly FileEntry[], opts: LoadOptions): Promise<LoadResult> {
+async function loadEntries(
+  reader: FileReader,
+  entries: readonly FileEntry[],
+  opts: LoadOptions,
+): Promise<{ result: LoadResult; index?: LoadIndex }> {
   const { signal } = opts;
   const parsed = await parseEntries(reader, entries, { cache: opts.cache, signal });
 
@@ -189,11 +186,14 @@ async function loadEntries(reader: FileReader, entries: readonly FileEntry[], op
     RepoConfig: new Map(),
   };
   let files = 0;
+  /** Per entry: holds Host documents only (the incremental path may replace it); false when ignored. */
+  const hostOnly = new Uint8Array(entries.length);
   for (let i = 0; i < entries.length; i++) {
     const file = entries[i]!.path;
     if (ignore.length > 0 && configAt?.file !== file && matchesAnyGlob(file, ignore)) continue;
     files++;
     const pf = parsed[i]!;
+    hostOnly[i] = pf.docs.every((d) => d.kind === 'Host') ? 1 : 0;
     for (const d of pf.diagnostics) diagnostics.push({ file, ...d });
     for (const doc of pf.docs) {
       if (doc.kind === 'RepoConfig') continue;
@@ -394,7 +394,25 @@ async function loadEntries(reader: FileReader, entries: readonly FileEntry[], op
     sources,
   };
   await resolvePositions(fixups, entries, reader, signal);
-  return { desired, diagnostics: sortDiagnostics(diagnostics), files };
+  const result: LoadResult = { desired, diagnostics: sortDiagnostics(diagnostics), files };
+  if (opts.memo === undefined || diagnostics.length > 0) return { result };
+  // Clean: keep what the next load needs to check only what changes (incremental.ts).
+  const perEntry: Located<Host>[][] = entries.map(() => []);
+  for (const h of byKind.Host) perEntry[h.index]!.push(h);
+  const index: LoadIndex = {
+    entries,
+    files: perEntry.map((hs, i) => ({ hosts: hs, hostOnly: hostOnly[i] === 1 })),
+    ignore,
+    hostNames: names.Host,
+    sites,
+    templates,
+    policies: desired.policies,
+    macs,
+    ips,
+    bmcs,
+    hostnames,
+  };
+  return { result, index };
 }
 
 /**
@@ -445,9 +463,6 @@ async function resolvePositions(
   }
 }
 
-function where(file: string, at: FilePos): string {
-  return `${file}:${at[0]}:${at[1]}`;
-}
 
 function known(m: Map<string, unknown>): string {
   if (m.size === 0) return '';
