@@ -115,19 +115,49 @@ function latestUntil(reasons: readonly BlockReason[]): string | undefined {
 
 const BLOCK_ORDER = new Map(BLOCK_KINDS.map((k, i) => [k, i]));
 
+/** A desired state's hosts in plan order, per site, and what every scoped plan of it looks up. */
+type DesiredIndex = {
+  all: readonly Host[];
+  bySite: ReadonlyMap<string, readonly Host[]>;
+  names: ReadonlySet<string>;
+  siteTz: ReadonlyMap<string, string>;
+};
+
+/**
+ * Built once per desired state (states are immutable): a daemon plans each site it serves against the same state,
+ * and re-planning after an action finishes reuses it too. Keyed weakly, so it goes with the state.
+ */
+const indexes = new WeakMap<DesiredState, DesiredIndex>();
+
+function indexOf(desired: DesiredState): DesiredIndex {
+  let idx = indexes.get(desired);
+  if (idx !== undefined) return idx;
+  const byName = (a: Host, b: Host): number => compareStrings(a.metadata.name, b.metadata.name) || compareStrings(a.spec.site, b.spec.site);
+  const all = [...desired.hosts];
+  let sorted = true;
+  for (let i = 1; i < all.length && sorted; i++) if (byName(all[i - 1]!, all[i]!) > 0) sorted = false;
+  if (!sorted) all.sort(byName);
+  const bySite = new Map<string, Host[]>();
+  const names = new Set<string>();
+  for (const h of all) {
+    names.add(h.metadata.name);
+    const list = bySite.get(h.spec.site);
+    if (list) list.push(h);
+    else bySite.set(h.spec.site, [h]);
+  }
+  const siteTz = new Map(desired.sites.map((s) => [s.metadata.name, s.spec.timezone ?? 'UTC']));
+  idx = { all, bySite, names, siteTz };
+  indexes.set(desired, idx);
+  return idx;
+}
+
 export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanContext): Plan {
   const now = parseNow(ctx.now);
   const scope = ctx.site;
 
   // ---- inputs, normalised to a deterministic order ----------------------------------------------------------------
-  const hosts: Host[] = scope === undefined ? [...desired.hosts] : desired.hosts.filter((h) => h.spec.site === scope);
-  const byName = (a: Host, b: Host): number => compareStrings(a.metadata.name, b.metadata.name) || compareStrings(a.spec.site, b.spec.site);
-  let sorted = true;
-  for (let i = 1; i < hosts.length && sorted; i++) if (byName(hosts[i - 1]!, hosts[i]!) > 0) sorted = false;
-  if (!sorted) hosts.sort(byName);
-  const allDesired = new Set<string>();
-  for (const h of desired.hosts) allDesired.add(h.metadata.name);
-  const siteTz = new Map(desired.sites.map((s) => [s.metadata.name, s.spec.timezone ?? 'UTC']));
+  const { all, bySite, names: allDesired, siteTz } = indexOf(desired);
+  const hosts: readonly Host[] = scope === undefined ? all : (bySite.get(scope) ?? []);
 
   const observedByName = new Map<string, ObservedHost>();
   /** Names the provider reports more than once (all their observations). */
