@@ -1,6 +1,6 @@
 /**
  * Triggers only make a pass happen sooner; none carries state the pass depends on.
- * - `watchBranch`: a local repository's refs, watched with chokidar (debounced); fires when the branch's commit
+ * - `watchBranch`: a local repository's refs, watched with chokidar; fires when the branch's commit
  *   changes — so commits to other branches (the status branch) never fire it.
  * - `cronTrigger`: a periodic pass on a cron schedule (node-cron).
  * - `pollTrigger`: a plain interval, the fallback for missed webhooks.
@@ -18,8 +18,10 @@ export async function watchBranch(
   onChange: (commit: string) => void,
   opts: { debounceMs?: number } = {},
 ): Promise<Trigger> {
-  // Git moves a ref by an atomic rename, so a read never sees half a ref: the debounce only coalesces bursts.
-  const debounceMs = opts.debounceMs ?? 10;
+  // Git moves a ref by an atomic rename, so a read never sees half a ref: the ref is read at the next turn of the
+  // event loop (0 ms), which coalesces the events of one update; a longer debounce would only add latency, since a
+  // change fires only when the branch's commit differs and passes never overlap anyway.
+  const debounceMs = opts.debounceMs ?? 0;
   const ref = `refs/heads/${branch}`;
   const read = async (): Promise<string | undefined> => {
     try {
@@ -50,9 +52,13 @@ export async function watchBranch(
   });
   watcher.on('all', check);
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  // chokidar arms some of its inotify watches just after 'ready': a ref moved in that moment is caught by one more read.
+  const settle = setTimeout(check, 50);
+  settle.unref();
   return {
     async close() {
       clearTimeout(timer);
+      clearTimeout(settle);
       await watcher.close();
     },
   };

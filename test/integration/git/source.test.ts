@@ -191,6 +191,23 @@ describe('status branch (git http-backend)', () => {
 });
 
 describe('branch watch', () => {
+  it('sees a commit made the moment the watch is set up', async () => {
+    const w = work().write({ 'a.yaml': 'x: 1\n' });
+    w.commit('init');
+    const seen: string[] = [];
+    const t = await watchBranch(join(w.dir, '.git'), 'main', (c) => seen.push(c));
+    try {
+      // Synchronously, before chokidar's watches are all armed.
+      w.write({ 'a.yaml': 'x: 2\n' });
+      const c2 = w.commit('change');
+      const t0 = Date.now();
+      while (seen.length === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+      expect(seen).toEqual([c2]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('fires on a commit to the watched branch and not on the status branch', async () => {
     const w = work().write({ 'a.yaml': 'x: 1\n' });
     w.commit('init');
