@@ -87,7 +87,8 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
       memo?.last?.fingerprint === fingerprint ? memo.last.result : opts.cache?.getResult?.(fingerprint);
     if (hit) {
       if (memo) {
-        memo.last = { fingerprint, result: hit };
+        // The same files as the last load: keep its index too (the next host-only commit stays incremental).
+        if (memo.last?.fingerprint !== fingerprint) memo.last = { fingerprint, result: hit };
         memo.reused++;
       }
       return { ...hit, desired: { ...hit.desired, revision: opts.revision } };

@@ -170,6 +170,13 @@ function steps(rand: () => number): Step[] {
       },
     },
     {
+      name: 'a README edit (the same YAML files: the last result is reused)',
+      hostOnly: false,
+      apply: (f) => {
+        f['README.md'] = `# Fleet ${Math.floor(rand() * 1e6)}\n`;
+      },
+    },
+    {
       name: 'the special policy left selecting nothing (a warning)',
       hostOnly: false,
       apply: (f) => {
