@@ -82,7 +82,15 @@ describe('HTTP face over the real daemon (lab in process, MAAS emulator)', () =>
     expect(snap.hosts.map((h) => h.host).sort()).toEqual(['lab-0001', 'lab-0002', 'r1-n01', 'r1-n02', 'r1-n03']);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: lab.paths.repo, encoding: 'utf8' }).trim();
-    const m = await metrics();
+    // A pass may observe the last host deployed a moment before that deploy's own verification finishes the action.
+    const m = await until(
+      'every action counted',
+      async () => {
+        const x = await metrics();
+        return seriesValue(x, 'gough_actions_total', { kind: 'deploy', outcome: 'succeeded' }) === 5 ? x : undefined;
+      },
+      10_000,
+    );
     expect(seriesValue(m, 'gough_hosts', { site: 'dc1', lifecycle: 'deployed' })).toBe(5);
     expect(seriesValue(m, 'gough_hosts', { site: 'dc1', lifecycle: 'new' })).toBe(0);
     expect(seriesValue(m, 'gough_actions_total', { kind: 'commission', outcome: 'succeeded' })).toBe(5);
