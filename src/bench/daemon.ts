@@ -46,7 +46,7 @@ class MemoryWorld implements Provisioner {
 
 const SECRET = 'bench-webhook-secret';
 /** Pushes measured per trigger and fleet size (the median is reported). */
-const ROUNDS = 5;
+const ROUNDS = 7;
 
 async function waitFor(cond: () => boolean, ms: number): Promise<void> {
   const t0 = performance.now();
@@ -118,7 +118,7 @@ async function measureFleet(hosts: number, print: (l: string) => void): Promise<
       await d.settled();
       await d.drain();
     }
-    rows.push([hosts, 'push (branch moves) → first action, watch (median of 5, ms)', median(watchMs)]);
+    rows.push([hosts, 'push (branch moves) → first action, watch (median of 7, ms)', median(watchMs)]);
     await d.stop(1000);
 
     // Webhook (a restarted daemon: parse cache on disk).
@@ -142,7 +142,7 @@ async function measureFleet(hosts: number, print: (l: string) => void): Promise<
       await d.settled();
       await d.drain();
     }
-    rows.push([hosts, 'push (branch moves) + webhook → first action (median of 5, ms)', median(hookMs)]);
+    rows.push([hosts, 'push (branch moves) + webhook → first action (median of 7, ms)', median(hookMs)]);
     await d.stop(1000);
   } finally {
     rmSync(dir, { recursive: true, force: true });
