@@ -77,7 +77,8 @@ export class Daemon implements DaemonView {
   #good: DesiredState | undefined;
   #loadedRevision: string | undefined;
   #statusDocs = new Map<string, Map<string, StatusDoc>>();
-  #writtenStatus = new Map<string, string>();
+  /** Per site, the files last written to the status branch (a pass that would write the same ones writes nothing). */
+  #writtenStatus = new Map<string, ReadonlyMap<string, string>>();
   #statusChain: Promise<void> = Promise.resolve();
   #triggers: Trigger[] = [];
   #requested: string | undefined;
@@ -448,13 +449,12 @@ export class Daemon implements DaemonView {
     const writer = this.#statusWriter(site);
     if (!writer) return;
     const files = statusFiles(site, revision, docs);
-    const key = [...files].map(([k, v]) => `${k}\0${v}`).join('\0');
-    if (this.#writtenStatus.get(site) === key && !writer.pending) return;
+    if (sameFiles(this.#writtenStatus.get(site), files) && !writer.pending) return;
     const message = statusCommitMessage(site, revision, docs);
     this.#statusChain = this.#statusChain.then(async () => {
       try {
         await writer.write(files, message);
-        this.#writtenStatus.set(site, key);
+        this.#writtenStatus.set(site, files);
       } catch (e) {
         log.warn({ site, err: (e as Error).message }, 'Cannot write status; kept for the next pass');
       }
@@ -465,6 +465,12 @@ export class Daemon implements DaemonView {
   get invalidDiagnostics(): Diagnostic[] | undefined {
     return this.#snapshot.invalidRevision?.diagnostics;
   }
+}
+
+function sameFiles(a: ReadonlyMap<string, string> | undefined, b: ReadonlyMap<string, string>): boolean {
+  if (a === undefined || a.size !== b.size) return false;
+  for (const [name, content] of b) if (a.get(name) !== content) return false;
+  return true;
 }
 
 function mergeSummaries(plans: Plan[]): PlanSummary {

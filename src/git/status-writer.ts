@@ -42,6 +42,8 @@ export class GitStatusWriter {
   #author: { name: string; email: string };
   #maxAttempts: number;
   #pending: { files: Map<string, string>; message: string } | undefined;
+  /** Blob ids of the files last written, by name: a file whose content did not change is not hashed and written again. */
+  #blobs = new Map<string, { content: string; oid: string }>();
   #lock: Promise<unknown> = Promise.resolve();
   lastCommit: string | undefined;
   lastError: GoughError | undefined;
@@ -124,10 +126,15 @@ export class GitStatusWriter {
     const gitdir = this.#source.gitdir;
     const baseTree = base ? (await git.readCommit({ fs, gitdir, oid: base, cache: this.#source.cache })).commit.tree : undefined;
     const siteEntries: TreeEntry[] = [];
+    const blobs = new Map<string, { content: string; oid: string }>();
     for (const [name, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const oid = await git.writeBlob({ fs, gitdir, blob: new TextEncoder().encode(content) });
+      const known = this.#blobs.get(name);
+      // Written by this writer before, so in the object store (referenced from the branch, never pruned).
+      const oid = known?.content === content ? known.oid : await git.writeBlob({ fs, gitdir, blob: new TextEncoder().encode(content) });
+      blobs.set(name, { content, oid });
       siteEntries.push({ mode: '100644', path: name, oid, type: 'blob' });
     }
+    this.#blobs = blobs;
     const root = await this.#treeEntries(baseTree);
     const statusEntry = root.find((e) => e.path === 'status' && e.type === 'tree');
     const statusEntries = (await this.#treeEntries(statusEntry?.oid)).filter((e) => e.path !== this.site);

@@ -190,6 +190,26 @@ describe('status branch (git http-backend)', () => {
   });
 });
 
+describe('status writer, local repository', () => {
+  it('keeps unchanged files and replaces changed ones across writes (the repository stays whole)', async () => {
+    const w = work().write({ 'a.yaml': 'x: 1\n' });
+    w.commit('init');
+    const src = await GitSource.open({ path: w.dir, branch: 'main' });
+    const wr = new GitStatusWriter(src, { site: 'lab' });
+    const show = (f: string) => gitCmd(w.dir, ['show', `gough/status:status/lab/${f}`]);
+    await wr.write(new Map([['a.yaml', 'v: 1\n'], ['b.yaml', 'v: 1\n']]), 'one');
+    await wr.write(new Map([['a.yaml', 'v: 1\n'], ['b.yaml', 'v: 2\n'], ['c.yaml', 'v: 1\n']]), 'two');
+    expect([show('a.yaml'), show('b.yaml'), show('c.yaml')]).toEqual(['v: 1', 'v: 2', 'v: 1']);
+    await wr.write(new Map([['a.yaml', 'v: 3\n'], ['c.yaml', 'v: 1\n']]), 'three');
+    expect(gitCmd(w.dir, ['ls-tree', '--name-only', 'gough/status', 'status/lab/']).split('\n')).toEqual(['status/lab/a.yaml', 'status/lab/c.yaml']);
+    expect([show('a.yaml'), show('c.yaml')]).toEqual(['v: 3', 'v: 1']);
+    // A fresh writer (a restarted daemon) writes the same content again without harm.
+    const again = await new GitStatusWriter(src, { site: 'lab' }).write(new Map([['a.yaml', 'v: 3\n'], ['c.yaml', 'v: 1\n']]), 'same');
+    expect(again.changed).toBe(false);
+    expect(gitCmd(w.dir, ['fsck', '--full', '--strict'])).not.toMatch(/missing|broken|error/i);
+  });
+});
+
 describe('branch watch', () => {
   it('sees a commit made the moment the watch is set up', async () => {
     const w = work().write({ 'a.yaml': 'x: 1\n' });

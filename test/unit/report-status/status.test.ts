@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DesiredState, Host, ObservedHost, Plan, Site, StatusDoc } from '../../../src/model/index.js';
-import { computeStatusDocs, renderStatusSummary, statusCommitMessage, statusFiles } from '../../../src/report/index.js';
+import { parse } from 'yaml';
+import { computeStatusDocs, renderStatusSummary, renderStatusYaml, statusCommitMessage, statusFiles } from '../../../src/report/index.js';
+import { seededRandom } from '../../support/fuzz.js';
 
 const site: Site = { apiVersion: 'gough.dev/v1', kind: 'Site', metadata: { name: 'dc1' }, spec: { provisioner: 'maas' } };
 const host = (name: string): Host => ({
@@ -72,5 +74,70 @@ describe('status documents', () => {
       `status(dc1): 1/4 ready, 1 provisioning, 1 degraded, 1 blocked at abcdef012345\n\nDesired-Revision: ${desired.revision}\n`,
     );
     expect([...statusFiles('dc1', desired.revision, docs).keys()]).toEqual(['a.yaml', 'b.yaml', 'c.yaml', 'd.yaml', 'summary.md']);
+  });
+});
+
+describe('status YAML', () => {
+  const doc = (over: Partial<StatusDoc> = {}): StatusDoc => ({
+    host: 'r1-n01',
+    site: 'dc1',
+    desiredRevision: '0123456789abcdef0123456789abcdef01234567',
+    specHash: 'sha256:9f86d081884c7d65',
+    observed: { lifecycle: 'deployed', power: 'on', deployedSpecHash: 'sha256:9f86d081884c7d65', message: 'Deployed' },
+    conditions: [
+      { type: 'Ready', status: 'True', reason: 'Converged', message: 'Host is deployed', lastTransitionTime: '2026-11-23T10:00:00.000Z' },
+      { type: 'Provisioning', status: 'False', reason: 'Idle', message: '', lastTransitionTime: '2026-11-23T10:00:00.000Z' },
+    ],
+    lastAction: { kind: 'deploy', id: 'r1-n01/deploy/abc', outcome: 'succeeded', at: '2026-11-23T09:59:00.000Z', message: 'Deployed: ubuntu/noble' },
+    ...over,
+  });
+  const body = (text: string) => parse(text) as unknown;
+
+  it('reads back as the document, with plain scalars where they are unambiguous', () => {
+    const text = renderStatusYaml(doc());
+    expect(text.startsWith('# Written by gough; do not edit.\n')).toBe(true);
+    expect(body(text)).toEqual(doc());
+    expect(text).toContain('\nhost: r1-n01\n');
+    expect(text).toContain('    message: Host is deployed\n');
+    // Would read as a boolean, a number or a timestamp in some YAML reader: quoted.
+    expect(text).toContain('    status: "True"\n');
+    expect(text).toContain('desiredRevision: "0123456789abcdef0123456789abcdef01234567"\n');
+    expect(text).toContain('    lastTransitionTime: "2026-11-23T10:00:00.000Z"\n');
+    expect(text).toContain('  message: "Deployed: ubuntu/noble"\n');
+    // Optional fields absent: absent from the file too.
+    const bare = doc({ observed: { lifecycle: 'new', power: 'unknown' }, conditions: [] });
+    delete bare.specHash;
+    delete bare.lastAction;
+    expect(body(renderStatusYaml(bare))).toEqual(bare);
+  });
+
+  it('reads back exactly for any strings (random, hostile, unicode)', () => {
+    const rand = seededRandom(7);
+    const pool = [
+      'true', 'False', 'NULL', '~', 'yes', 'off', 'y', '1e3', '0x1f', '.inf', '-.5', '+1', '007', '12:30', '2026-11-23',
+      'a: b', 'a:b', 'a #b', '#c', '- x', '? q', '[x]', '{y}', '*a', '&b', '!t', '|', '>', '%d', '@', '`', "'s'", '"d"',
+      'trail ', ' lead', 'x:', '', ' ', '\t', 'a\nb', 'a\r\nb', '\u0000', '\u007f', '\u0085', '\u0086', '\u2028', '\ufeff',
+      '\ufffe', '\ud800', '\udc00x', '😀', 'naïve', 'a\\b', 'a"b', 'x---', '---', '...', 'C:\\path', 'k=v;w',
+    ];
+    const str = (): string => {
+      if (rand() < 0.5) return pool[Math.floor(rand() * pool.length)]!;
+      let s = '';
+      const n = Math.floor(rand() * 12);
+      for (let i = 0; i < n; i++) s += String.fromCharCode(rand() < 0.8 ? 32 + Math.floor(rand() * 95) : Math.floor(rand() * 0x10000));
+      return s;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const d: StatusDoc = {
+        host: str(),
+        site: str(),
+        desiredRevision: str(),
+        specHash: str(),
+        observed: { lifecycle: 'deployed', power: 'on', deployedSpecHash: str(), message: str() },
+        conditions: [{ type: 'Blocked', status: 'False', reason: str(), message: str(), lastTransitionTime: str() }],
+        lastAction: { kind: 'release', id: str(), outcome: 'failed', at: str(), message: str() },
+      };
+      const text = renderStatusYaml(d);
+      expect(body(text), JSON.stringify(d)).toEqual(d);
+    }
   });
 });
