@@ -274,7 +274,7 @@ const FILE_BYTES = 1024 * 1024;
  * - `shared`: no pinning; clients and server share every core (the scheduler's share of a 100-process tftpd-hpa
  *   against Gough's few threads decides much of it).
  */
-const TFTP_CPU = (process.env.GOUGH_BENCH_PXE_TFTP_CPU ?? 'pinned,shared')
+const TFTP_CPU = (process.env.GOUGH_BENCH_PXE_TFTP_CPU || 'pinned,shared')
   .split(',')
   .map((x) => x.trim())
   .filter((x): x is 'pinned' | 'shared' => x === 'pinned' || x === 'shared');
@@ -435,6 +435,7 @@ async function tftpBench(ns: Ns, w: string, print: (line: string) => void): Prom
   writeFileSync(join(w, 'root', 'file.bin'), randomBytes(FILE_BYTES));
   execFileSync('chmod', ['-R', 'a+rX', join(w, 'root')]);
   const labels = Object.keys(TFTP_OPTIONS);
+  if (TFTP_CPU.length === 0) throw new Error('GOUGH_BENCH_PXE_TFTP_CPU takes pinned, shared or both (comma-separated)');
   const modes = TFTP_CPU.filter((m) => m === 'shared' || cpuTimes().length >= 2);
   if (modes.length < TFTP_CPU.length) print('TFTP pinned mode needs 2 CPUs: skipped');
   const key = (mode: CpuMode, server: TftpServerName, label: string) => `${mode} ${server} ${label}`;
