@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { GoughError, scrubSecrets } from '../model/index.js';
+import { writeLooseBlobs } from './loose-objects.js';
 import type { GitSource } from './source.js';
 
 type TreeEntry = { mode: string; path: string; oid: string; type: 'blob' | 'tree' | 'commit' };
@@ -125,12 +126,20 @@ export class GitStatusWriter {
   async #buildTree(base: string | undefined, files: ReadonlyMap<string, string>): Promise<{ tree: string; baseTree?: string }> {
     const gitdir = this.#source.gitdir;
     const baseTree = base ? (await git.readCommit({ fs, gitdir, oid: base, cache: this.#source.cache })).commit.tree : undefined;
+    const sorted = [...files].sort(([a], [b]) => (a < b ? -1 : 1));
+    // Files whose content this writer wrote before are in the object store (referenced from the branch): only the
+    // others are hashed and written.
+    const fresh = sorted.filter(([name, content]) => this.#blobs.get(name)?.content !== content);
+    const enc = new TextEncoder();
+    const ids = await writeLooseBlobs(
+      gitdir,
+      fresh.map(([, content]) => enc.encode(content)),
+    );
+    const freshIds = new Map(fresh.map(([name], i) => [name, ids[i]!]));
     const siteEntries: TreeEntry[] = [];
     const blobs = new Map<string, { content: string; oid: string }>();
-    for (const [name, content] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const known = this.#blobs.get(name);
-      // Written by this writer before, so in the object store (referenced from the branch, never pruned).
-      const oid = known?.content === content ? known.oid : await git.writeBlob({ fs, gitdir, blob: new TextEncoder().encode(content) });
+    for (const [name, content] of sorted) {
+      const oid = freshIds.get(name) ?? this.#blobs.get(name)!.oid;
       blobs.set(name, { content, oid });
       siteEntries.push({ mode: '100644', path: name, oid, type: 'blob' });
     }
