@@ -15,6 +15,7 @@ import type {
   DesiredHost,
   DesiredState,
   Diagnostic,
+  Host,
   ObservedHost,
   Plan,
   PlanSummary,
@@ -79,6 +80,8 @@ export class Daemon implements DaemonView {
   #statusDocs = new Map<string, Map<string, StatusDoc>>();
   /** Per site, the files last written to the status branch (a pass that would write the same ones writes nothing). */
   #writtenStatus = new Map<string, ReadonlyMap<string, string>>();
+  /** Host views by their status document (documents are immutable and reused while a host's situation holds). */
+  #views = new WeakMap<StatusDoc, HostView>();
   #statusChain: Promise<void> = Promise.resolve();
   #triggers: Trigger[] = [];
   #requested: string | undefined;
@@ -424,7 +427,8 @@ export class Daemon implements DaemonView {
     const inFlight = this.executor.busyHosts();
     const views: HostView[] = [];
     const now = this.#iso();
-    const hostRes = new Map(desired.hosts.map((h) => [h.metadata.name, h]));
+    let hostRes: Map<string, Host> | undefined;
+    const labelsOf = (host: string) => (hostRes ??= new Map(desired.hosts.map((h) => [h.metadata.name, h]))).get(host)?.metadata.labels ?? {};
     sites.forEach((site, i) => {
       const name = site.metadata.name;
       const p = plans[i]!;
@@ -438,7 +442,15 @@ export class Daemon implements DaemonView {
       }
       this.#statusDocs.set(name, next);
       const blockedBy = new Map(p.blocked.map((b) => [b.action.host, b.reasons]));
-      for (const d of docs) views.push({ ...d, labels: hostRes.get(d.host)?.metadata.labels ?? {}, blocked: blockedBy.get(d.host) ?? [] });
+      for (const d of docs) {
+        // A document reused from the last pass had the same host, plan entry and observation: so has its view.
+        let v = this.#views.get(d);
+        if (v === undefined) {
+          v = { ...d, labels: labelsOf(d.host), blocked: blockedBy.get(d.host) ?? [] };
+          this.#views.set(d, v);
+        }
+        views.push(v);
+      }
       if (this.config.status.enabled) this.#queueStatusWrite(name, desired.revision, docs, log);
     });
     this.#snapshot.hosts = views;

@@ -4,7 +4,7 @@
  * `status/<site>/summary.md` per site. Documents only change when the host's situation changes (transition times
  * are carried over from the previous document), so an idle pass writes nothing. Never holds a secret.
  */
-import type { Condition, ConditionType, DesiredState, ObservedHost, Plan, StatusDoc } from '../model/index.js';
+import type { Condition, ConditionType, DesiredState, Host, ObservedHost, Plan, StatusDoc } from '../model/index.js';
 import { scrubSecrets } from '../model/index.js';
 
 export type LastAction = NonNullable<StatusDoc['lastAction']>;
@@ -28,6 +28,13 @@ function cond(type: ConditionType, on: boolean, reason: string, message: string)
   return { type, status: on ? 'True' : 'False', reason, message: scrubSecrets(message) };
 }
 
+/**
+ * What a document was computed from, beyond its host document: when a host's next pass has the same, its previous
+ * document is the answer (same object), so a pass over a quiet fleet allocates next to nothing.
+ */
+type DocInputs = { host: Host; revision: string; facts: string };
+const inputsOf = new WeakMap<StatusDoc, DocInputs>();
+
 /** One document per desired host of `site`, sorted by host name. */
 export function computeStatusDocs(input: StatusInput): StatusDoc[] {
   const { site, desired, plan } = input;
@@ -39,61 +46,91 @@ export function computeStatusDocs(input: StatusInput): StatusDoc[] {
     const name = h.metadata.name;
     const obs = input.observed.get(name);
     const specHash = desired.rendered.get(name)?.specHash;
-    const lifecycle = obs?.lifecycle ?? 'unknown';
-    const power = obs?.power ?? 'unknown';
     const action = actions.get(name);
     const wait = waits.get(name);
     const block = blocked.get(name);
     const last = input.lastActions.get(name);
-    const provisioning = action !== undefined || wait !== undefined || TRANSITIONAL.has(lifecycle) || input.inFlight.has(name);
-    const degradedReason =
-      lifecycle === 'failed' || lifecycle === 'broken'
-        ? { reason: lifecycle === 'failed' ? 'ProviderFailed' : 'Broken', message: obs?.provider.message ?? `Machine is ${lifecycle}` }
-        : last?.outcome === 'failed'
-          ? { reason: 'ActionFailed', message: `${last.kind} failed: ${last.message ?? ''}`.trim() }
-          : obs && obs.errors.length > 0
-            ? { reason: 'ObserveErrors', message: obs.errors.join('; ') }
-            : undefined;
-    const converged = !provisioning && !block && degradedReason === undefined;
-    const conditions = [
-      cond(
-        'Ready',
-        converged,
-        converged ? 'Converged' : provisioning ? 'InProgress' : block ? 'Blocked' : 'NotConverged',
-        converged ? `Host is ${h.spec.state}` : `Host is ${lifecycle}, wants ${h.spec.state}`,
-      ),
-      cond(
-        'Provisioning',
-        provisioning,
-        action ? `Pending${cap(action.kind)}` : wait ? 'Waiting' : provisioning ? cap(lifecycle) : 'Idle',
-        action ? action.reason : wait ? wait.reason : provisioning ? `Machine is ${lifecycle}` : '',
-      ),
-      cond('Degraded', degradedReason !== undefined, degradedReason?.reason ?? 'Healthy', degradedReason?.message ?? ''),
-      cond(
-        'Blocked',
-        block !== undefined,
-        block ? block.reasons.map((r) => cap(r.kind)).join(',') : 'NotBlocked',
-        block ? block.reasons.map((r) => r.message).join('; ') : '',
-      ),
-    ];
+    // Everything below reads only these (and the previous document's conditions, which it produced itself).
+    const facts = [
+      specHash,
+      obs === undefined ? '-' : `${obs.lifecycle}\u0001${obs.power}\u0001${obs.deployedSpecHash}\u0001${obs.provider.message}\u0001${obs.errors.join('\u0002')}`,
+      action ? `a\u0001${action.kind}\u0001${action.reason}` : wait ? `w\u0001${wait.reason}` : '',
+      block ? block.reasons.map((r) => `${r.kind}\u0001${r.message}`).join('\u0002') : '',
+      last ? `${last.kind}\u0001${last.id}\u0001${last.outcome}\u0001${last.at}\u0001${last.message}` : '',
+      input.inFlight.has(name) ? 'f' : '',
+    ].join('\u0003');
     const prev = input.previous.get(name);
-    const withTimes: Condition[] = conditions.map((c) => {
-      const p = prev?.conditions.find((x) => x.type === c.type);
-      return { ...c, lastTransitionTime: p && p.status === c.status ? p.lastTransitionTime : input.now };
-    });
-    const doc: StatusDoc = {
-      host: name,
-      site,
-      desiredRevision: desired.revision,
-      observed: { lifecycle, power },
-      conditions: withTimes,
-    };
-    if (specHash !== undefined) doc.specHash = specHash;
-    if (obs?.deployedSpecHash !== undefined) doc.observed.deployedSpecHash = obs.deployedSpecHash;
-    if (obs?.provider.message) doc.observed.message = scrubSecrets(obs.provider.message);
-    if (last) doc.lastAction = last.message === undefined ? { ...last } : { ...last, message: scrubSecrets(last.message) };
+    const was = prev && inputsOf.get(prev);
+    if (was && was.host === h && was.revision === desired.revision && was.facts === facts && prev!.site === site) return prev!;
+    const doc = statusDoc(h, site, desired.revision, specHash, obs, action, wait, block, last, input);
+    inputsOf.set(doc, { host: h, revision: desired.revision, facts });
     return doc;
   });
+}
+
+function statusDoc(
+  h: Host,
+  site: string,
+  revision: string,
+  specHash: string | undefined,
+  obs: ObservedHost | undefined,
+  action: Plan['actions'][number] | undefined,
+  wait: Plan['waits'][number] | undefined,
+  block: Plan['blocked'][number] | undefined,
+  last: LastAction | undefined,
+  input: StatusInput,
+): StatusDoc {
+  const name = h.metadata.name;
+  const lifecycle = obs?.lifecycle ?? 'unknown';
+  const power = obs?.power ?? 'unknown';
+  const provisioning = action !== undefined || wait !== undefined || TRANSITIONAL.has(lifecycle) || input.inFlight.has(name);
+  const degradedReason =
+    lifecycle === 'failed' || lifecycle === 'broken'
+      ? { reason: lifecycle === 'failed' ? 'ProviderFailed' : 'Broken', message: obs?.provider.message ?? `Machine is ${lifecycle}` }
+      : last?.outcome === 'failed'
+        ? { reason: 'ActionFailed', message: `${last.kind} failed: ${last.message ?? ''}`.trim() }
+        : obs && obs.errors.length > 0
+          ? { reason: 'ObserveErrors', message: obs.errors.join('; ') }
+          : undefined;
+  const converged = !provisioning && !block && degradedReason === undefined;
+  const conditions = [
+    cond(
+      'Ready',
+      converged,
+      converged ? 'Converged' : provisioning ? 'InProgress' : block ? 'Blocked' : 'NotConverged',
+      converged ? `Host is ${h.spec.state}` : `Host is ${lifecycle}, wants ${h.spec.state}`,
+    ),
+    cond(
+      'Provisioning',
+      provisioning,
+      action ? `Pending${cap(action.kind)}` : wait ? 'Waiting' : provisioning ? cap(lifecycle) : 'Idle',
+      action ? action.reason : wait ? wait.reason : provisioning ? `Machine is ${lifecycle}` : '',
+    ),
+    cond('Degraded', degradedReason !== undefined, degradedReason?.reason ?? 'Healthy', degradedReason?.message ?? ''),
+    cond(
+      'Blocked',
+      block !== undefined,
+      block ? block.reasons.map((r) => cap(r.kind)).join(',') : 'NotBlocked',
+      block ? block.reasons.map((r) => r.message).join('; ') : '',
+    ),
+  ];
+  const prev = input.previous.get(name);
+  const withTimes: Condition[] = conditions.map((c) => {
+    const p = prev?.conditions.find((x) => x.type === c.type);
+    return { ...c, lastTransitionTime: p && p.status === c.status ? p.lastTransitionTime : input.now };
+  });
+  const doc: StatusDoc = {
+    host: name,
+    site,
+    desiredRevision: revision,
+    observed: { lifecycle, power },
+    conditions: withTimes,
+  };
+  if (specHash !== undefined) doc.specHash = specHash;
+  if (obs?.deployedSpecHash !== undefined) doc.observed.deployedSpecHash = obs.deployedSpecHash;
+  if (obs?.provider.message) doc.observed.message = scrubSecrets(obs.provider.message);
+  if (last) doc.lastAction = last.message === undefined ? { ...last } : { ...last, message: scrubSecrets(last.message) };
+  return doc;
 }
 
 function cap(s: string): string {
@@ -189,9 +226,19 @@ export function statusCommitMessage(site: string, revision: string, docs: readon
 }
 
 /** The files of `status/<site>/`: `<host>.yaml` per document and `summary.md`. */
+/** Documents are not changed once made (a pass reuses unchanged ones whole): their YAML is kept with them. */
+const yamlOf = new WeakMap<StatusDoc, string>();
+
 export function statusFiles(site: string, revision: string, docs: readonly StatusDoc[]): Map<string, string> {
   const m = new Map<string, string>();
-  for (const d of docs) m.set(`${d.host}.yaml`, renderStatusYaml(d));
+  for (const d of docs) {
+    let y = yamlOf.get(d);
+    if (y === undefined) {
+      y = renderStatusYaml(d);
+      yamlOf.set(d, y);
+    }
+    m.set(`${d.host}.yaml`, y);
+  }
   m.set('summary.md', renderStatusSummary(site, revision, docs));
   return m;
 }

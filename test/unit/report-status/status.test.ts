@@ -65,6 +65,35 @@ describe('status documents', () => {
     expect(statusFiles('dc1', desired.revision, second)).toEqual(statusFiles('dc1', desired.revision, first));
   });
 
+  it('reuses the document of a host whose situation holds, and equals a fresh computation whatever changed', () => {
+    const first = run();
+    const prev = new Map(first.map((d) => [d.host, d]));
+    const changedObs = new Map(observed);
+    changedObs.set('d', obs('d', 'ready', { power: 'on' }));
+    const last = new Map([['a', { kind: 'deploy' as const, id: 'a/deploy', outcome: 'succeeded' as const, at: '2026-01-01T00:00:00.000Z' }]]);
+    const input = (previous: Map<string, StatusDoc>) => ({
+      site: 'dc1',
+      desired,
+      observed: changedObs,
+      plan,
+      lastActions: last,
+      inFlight: new Set<string>(),
+      previous,
+      now: '2026-01-03T00:00:00.000Z',
+    });
+    const got = computeStatusDocs(input(prev));
+    // A copy of the previous documents is not recognised: every document is computed afresh from it.
+    const fresh = computeStatusDocs(input(new Map(first.map((d) => [d.host, structuredClone(d)]))));
+    expect(got).toEqual(fresh);
+    const same = got.map((d, i) => d === first[i]);
+    expect(same).toEqual([false, true, true, false]); // a: new last action; d: power changed
+    expect(got[3]!.observed.power).toBe('on');
+    // A new desired revision makes every document new.
+    const moved = computeStatusDocs({ ...input(new Map(got.map((d) => [d.host, d]))), desired: { ...desired, revision: 'f'.repeat(40) } });
+    expect(moved.some((d, i) => d === got[i])).toBe(false);
+    expect(moved.every((d) => d.desiredRevision === 'f'.repeat(40))).toBe(true);
+  });
+
   it('renders a summary table and a commit message with counts and the revision', () => {
     const docs = run();
     const md = renderStatusSummary('dc1', desired.revision, docs);
