@@ -428,7 +428,10 @@ export class Daemon implements DaemonView {
     const views: HostView[] = [];
     const now = this.#iso();
     let hostRes: Map<string, Host> | undefined;
-    const labelsOf = (host: string) => (hostRes ??= new Map(desired.hosts.map((h) => [h.metadata.name, h]))).get(host)?.metadata.labels ?? {};
+    const labelsOf = (host: string): Record<string, string> => {
+      if (hostRes === undefined) hostRes = new Map(desired.hosts.map((h) => [h.metadata.name, h]));
+      return hostRes.get(host)?.metadata.labels ?? {};
+    };
     sites.forEach((site, i) => {
       const name = site.metadata.name;
       const p = plans[i]!;
