@@ -210,6 +210,15 @@ describe('status writer, local repository', () => {
   });
 });
 
+/** Commits a change to `a.yaml` at once (no await before it), then waits up to 3 s for the watch to report one. */
+async function commitAndWait(w: WorkRepo, seen: readonly string[]): Promise<string> {
+  w.write({ 'a.yaml': 'x: 2\n' });
+  const commit = w.commit('change');
+  const t0 = Date.now();
+  while (seen.length === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+  return commit;
+}
+
 describe('branch watch', () => {
   it('sees a commit made the moment the watch is set up', async () => {
     const w = work().write({ 'a.yaml': 'x: 1\n' });
@@ -218,10 +227,7 @@ describe('branch watch', () => {
     const t = await watchBranch(join(w.dir, '.git'), 'main', (c) => seen.push(c));
     try {
       // Synchronously, before chokidar's watches are all armed.
-      w.write({ 'a.yaml': 'x: 2\n' });
-      const c2 = w.commit('change');
-      const t0 = Date.now();
-      while (seen.length === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+      const c2 = await commitAndWait(w, seen);
       expect(seen).toEqual([c2]);
     } finally {
       await t.close();
@@ -238,10 +244,7 @@ describe('branch watch', () => {
       await new GitStatusWriter(src, { site: 'lab' }).write(new Map([['h.yaml', 'x\n']]), 'status');
       await new Promise((r) => setTimeout(r, 300));
       expect(seen).toEqual([]);
-      w.write({ 'a.yaml': 'x: 2\n' });
-      const c2 = w.commit('change');
-      const t0 = Date.now();
-      while (seen.length === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+      const c2 = await commitAndWait(w, seen);
       expect(seen).toEqual([c2]);
     } finally {
       await t.close();

@@ -11,10 +11,14 @@ import { seededRandom } from '../../support/fuzz.js';
 
 const enc = new TextEncoder();
 
-function memReader(files: Record<string, string>): FileReader {
+/** A reader over an in-memory tree, as a Git tree would be (ids = content); `reads` collects the paths read. */
+function memReader(files: Record<string, string>, reads: string[] = []): FileReader {
   return {
     list: async () => Object.keys(files).map((path) => ({ path, id: `id:${files[path]}` })),
-    read: async (p) => enc.encode(files[p]!),
+    read: async (p) => {
+      reads.push(p);
+      return enc.encode(files[p]!);
+    },
   };
 }
 
@@ -237,13 +241,7 @@ describe('incremental load', () => {
   test('a host-only commit re-renders and re-reads only the changed host', async () => {
     const files = baseTree(10);
     const reads: string[] = [];
-    const reader = (f: Record<string, string>): FileReader => ({
-      list: async () => Object.keys(f).map((path) => ({ path, id: `id:${f[path]}` })),
-      read: async (p) => {
-        reads.push(p);
-        return enc.encode(f[p]!);
-      },
-    });
+    const reader = (f: Record<string, string>): FileReader => memReader(f, reads);
     const parsed = new Map<string, ParsedFile>();
     const cache: ParseCache = { get: (id) => parsed.get(id), set: (id, f) => parsed.set(id, f) };
     const memo = new LoadMemo();
