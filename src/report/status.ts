@@ -6,6 +6,7 @@
  */
 import type { Condition, ConditionType, DesiredState, Host, ObservedHost, Plan, StatusDoc } from '../model/index.js';
 import { scrubSecrets } from '../model/index.js';
+import { emitYaml } from '../render/index.js';
 
 export type LastAction = NonNullable<StatusDoc['lastAction']>;
 
@@ -141,41 +142,12 @@ function cap(s: string): string {
 }
 
 /**
- * A string as a YAML scalar: plain when it can only read back as that same string (in YAML 1.2 and 1.1 alike),
- * else double-quoted (a JSON string is a valid YAML double-quoted scalar).
- */
-function scalar(v: string): string {
-  const plain = PLAIN_CHARS.test(v) && !v.includes(': ') && !v.endsWith(':') && !v.endsWith(' ') && !NOT_A_STRING.test(v);
-  // JSON leaves DEL, C1 controls and U+FFFE/U+FFFF as they are; YAML needs them escaped.
-  return plain ? v : JSON.stringify(v).replace(/[\u007f-\u0084\u0086-\u009f\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-/** Starts with a letter or `/`, then only characters with no YAML meaning in a block scalar's middle. */
-const PLAIN_CHARS = /^[A-Za-z/][A-Za-z0-9 _./()+=,;@:-]*$/;
-/** What some YAML reader (1.2 or 1.1) would read as a boolean or null rather than a string. */
-const NOT_A_STRING = /^(?:y|n|yes|no|on|off|true|false|null)$/i;
-
-/**
- * `status/<site>/<host>.yaml` content. Written by hand for the one fixed shape (a 10,000-host fleet rewrites every
- * file when the desired revision moves; the general YAML library took ~0.3 ms a document); `test/unit/report-status`
- * checks that `yaml` reads every document back as written, for random and hostile strings.
+ * `status/<site>/<host>.yaml` content, through the renderer's YAML emitter (`render/yaml-emit.ts`: plain scalars only
+ * where neither a YAML 1.1 nor a 1.2 reader could take them for anything but that string). A 10,000-host fleet
+ * rewrites every file when the desired revision moves; the general `yaml` library took ~0.3 ms a document.
  */
 export function renderStatusYaml(doc: StatusDoc): string {
-  const o = doc.observed;
-  let y = `# Written by gough; do not edit.\nhost: ${scalar(doc.host)}\nsite: ${scalar(doc.site)}\ndesiredRevision: ${scalar(doc.desiredRevision)}\n`;
-  if (doc.specHash !== undefined) y += `specHash: ${scalar(doc.specHash)}\n`;
-  y += `observed:\n  lifecycle: ${scalar(o.lifecycle)}\n  power: ${scalar(o.power)}\n`;
-  if (o.deployedSpecHash !== undefined) y += `  deployedSpecHash: ${scalar(o.deployedSpecHash)}\n`;
-  if (o.message !== undefined) y += `  message: ${scalar(o.message)}\n`;
-  y += doc.conditions.length === 0 ? 'conditions: []\n' : 'conditions:\n';
-  for (const c of doc.conditions) {
-    y += `  - type: ${scalar(c.type)}\n    status: ${scalar(c.status)}\n    reason: ${scalar(c.reason)}\n    message: ${scalar(c.message)}\n    lastTransitionTime: ${scalar(c.lastTransitionTime)}\n`;
-  }
-  const a = doc.lastAction;
-  if (a !== undefined) {
-    y += `lastAction:\n  kind: ${scalar(a.kind)}\n  id: ${scalar(a.id)}\n  outcome: ${scalar(a.outcome)}\n  at: ${scalar(a.at)}\n`;
-    if (a.message !== undefined) y += `  message: ${scalar(a.message)}\n`;
-  }
-  return y;
+  return `# Written by gough; do not edit.\n${emitYaml(doc)}`;
 }
 
 export type StatusCounts = { hosts: number; ready: number; provisioning: number; degraded: number; blocked: number };

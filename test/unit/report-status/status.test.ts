@@ -129,10 +129,10 @@ describe('status YAML', () => {
     expect(text).toContain('\nhost: r1-n01\n');
     expect(text).toContain('    message: Host is deployed\n');
     // Would read as a boolean, a number or a timestamp in some YAML reader: quoted.
-    expect(text).toContain('    status: "True"\n');
-    expect(text).toContain('desiredRevision: "0123456789abcdef0123456789abcdef01234567"\n');
-    expect(text).toContain('    lastTransitionTime: "2026-11-23T10:00:00.000Z"\n');
-    expect(text).toContain('  message: "Deployed: ubuntu/noble"\n');
+    expect(text).toContain("    status: 'True'\n");
+    expect(text).toContain("desiredRevision: '0123456789abcdef0123456789abcdef01234567'\n");
+    expect(text).toContain("    lastTransitionTime: '2026-11-23T10:00:00.000Z'\n");
+    expect(text).toContain("  message: 'Deployed: ubuntu/noble'\n");
     // Optional fields absent: absent from the file too.
     const bare = doc({ observed: { lifecycle: 'new', power: 'unknown' }, conditions: [] });
     delete bare.specHash;
