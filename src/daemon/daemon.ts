@@ -56,6 +56,8 @@ export type PassResult = {
 };
 
 const MAX_EVENTS = 200;
+/** How long after a restart's first load the indexing load waits (passes first). */
+const INDEX_DELAY_MS = 1000;
 
 export class Daemon implements DaemonView {
   readonly config: DaemonConfig;
@@ -89,6 +91,8 @@ export class Daemon implements DaemonView {
   #stopping = false;
   #passSeq = 0;
   #passLock: Promise<void> = Promise.resolve();
+  /** An indexing load is scheduled or running (see #scheduleIndexing). */
+  #indexing = false;
   #active = 0;
   /** Highest number of passes ever running at once (1: they never overlapped). */
   maxConcurrentPasses = 0;
@@ -273,6 +277,8 @@ export class Daemon implements DaemonView {
     const r = await loadRepo(reader, { revision, memo: this.#memo, ...(this.#cache ? { cache: this.#cache } : {}), signal });
     this.#cache?.flush?.();
     this.#loadedRevision = revision;
+    // A clean result without an index was reused from the store (a restart): see #scheduleIndexing.
+    if (this.#memo.last !== undefined && this.#memo.last.index === undefined && r.diagnostics.length === 0) this.#scheduleIndexing(revision);
     const errors = r.diagnostics.filter((d) => d.severity === 'error').length;
     if (hasErrors(r.diagnostics)) {
       this.#snapshot.invalidRevision = { revision, diagnostics: r.diagnostics };
@@ -283,6 +289,33 @@ export class Daemon implements DaemonView {
     this.#good = r.desired;
     delete this.#snapshot.invalidRevision;
     this.#emit({ type: 'revision', at: this.#iso(), revision, valid: true, errors: 0 });
+  }
+
+  /**
+   * After a restart the first load is the stored result (nothing parsed or rendered), which has no index for
+   * incremental loads: without one the next commit would be loaded in full (every host rendered, ~0.5–1 s at
+   * 10,000 hosts). So, once the loop is idle, the same revision is loaded in full once, between passes.
+   */
+  #scheduleIndexing(revision: string): void {
+    if (this.#indexing) return;
+    this.#indexing = true;
+    const t = setTimeout(() => {
+      const run = this.#passLock.then(async () => {
+        if (this.#stopping || revision !== this.#loadedRevision || this.#memo.last?.index !== undefined) return;
+        const t0 = performance.now();
+        const reader = this.#source.reader(revision, { maxBytes: MAX_FILE_BYTES });
+        await loadRepo(reader, { revision, memo: this.#memo, ...(this.#cache ? { cache: this.#cache } : {}), index: true });
+        this.#log.debug({ revision, ms: Math.round(performance.now() - t0) }, 'Indexed the loaded revision for incremental loads');
+      });
+      this.#passLock = run.then(
+        () => undefined,
+        (e: unknown) => this.#log.warn({ err: (e as Error).message }, 'Cannot index the loaded revision; the next load is a full one'),
+      );
+      void this.#passLock.finally(() => {
+        this.#indexing = false;
+      });
+    }, INDEX_DELAY_MS);
+    t.unref();
   }
 
   #servedSites(desired: DesiredState): Site[] {

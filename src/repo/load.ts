@@ -62,6 +62,11 @@ export type LoadOptions = {
   cache?: ParseCache;
   memo?: LoadMemo;
   signal?: AbortSignal;
+  /**
+   * With a memo whose last result was reused from the parse cache's store (a restart): load in full anyway, so the
+   * memo gets the index the next commit's incremental load needs. A daemon does this when idle after a restart.
+   */
+  index?: boolean;
 };
 export type LoadResult = {
   desired: DesiredState;
@@ -81,7 +86,8 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
     .filter((e) => isYamlPath(e.path) && !isHiddenPath(e.path));
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const fingerprint = fingerprintOf(entries);
-  if (fingerprint !== undefined) {
+  const indexing = opts.index === true && opts.memo !== undefined && opts.memo.last?.index === undefined;
+  if (fingerprint !== undefined && !indexing) {
     const memo = opts.memo;
     const hit =
       memo?.last?.fingerprint === fingerprint ? memo.last.result : opts.cache?.getResult?.(fingerprint);

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import type { StatusDoc } from '../../../src/model/index.js';
 import { composeDaemon } from '../../../src/cli/commands/daemon.js';
 import { silentLogger } from '../../../src/cli/logger.js';
 import type { Daemon } from '../../../src/daemon/daemon.js';
@@ -119,8 +121,9 @@ describe('daemon against git http-backend and the MAAS emulator', () => {
     const files = gitCmd(bare, ['ls-tree', '--name-only', 'gough/status', 'status/dc1/']).split('\n');
     expect(files).toEqual([...hosts.map((h) => `status/dc1/${h}.yaml`), 'status/dc1/summary.md'].sort());
     const doc = gitCmd(bare, ['show', `gough/status:status/dc1/${hosts[0]}.yaml`]);
-    expect(doc).toMatch(/lifecycle: deployed/);
-    expect(doc).toMatch(/type: Ready\n\s+status: "True"/);
+    const parsed = parseYaml(doc) as StatusDoc;
+    expect(parsed.observed.lifecycle).toBe('deployed');
+    expect(parsed.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
     expect(doc).not.toContain(emulator.apiKey.split(':')[2]!);
     // Logs: every line about an action or a host carries the pass that caused it; no secret in any line.
     const actionLines = logLines.filter((l) => l['host'] !== undefined || String(l['msg']).startsWith('Action'));

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { syntheticHost, syntheticHostName, syntheticPolicy, syntheticSite, syntheticTemplate } from '../../../src/bench/synthetic.js';
-import { type FileReader, LoadMemo, loadRepo, type ParseCache, type ParsedFile } from '../../../src/repo/index.js';
+import { type FileReader, LoadMemo, type LoadResult, loadRepo, type ParseCache, type ParsedFile } from '../../../src/repo/index.js';
 import { seededRandom } from '../../support/fuzz.js';
 
 const enc = new TextEncoder();
@@ -259,6 +259,33 @@ describe('incremental load', () => {
     // The earlier result is untouched (results are handed out; only the memo's index is updated in place).
     expect(a.desired.rendered.get('h000003')).not.toEqual(b.desired.rendered.get('h000003'));
     expect(a.desired.hosts.find((h) => h.metadata.name === 'h000003')!.spec.vars).toEqual({ rack: 'r0' });
+  });
+});
+
+describe('after a restart', () => {
+  test('a result reused from the store has no index; an indexing load of the same files gives one, and the next host-only commit is incremental', async () => {
+    const files = baseTree(12);
+    const stored = new Map<string, LoadResult>();
+    const parsed = new Map<string, ParsedFile>();
+    const cache: ParseCache = {
+      get: (id) => parsed.get(id),
+      set: (id, f) => parsed.set(id, f),
+      getResult: (k) => stored.get(k),
+      setResult: (k, r) => stored.set(k, r),
+    };
+    await loadRepo(memReader(files), { revision: 'a', cache, memo: new LoadMemo() });
+    // A new process: a fresh memo, the stored result.
+    const memo = new LoadMemo();
+    const reused = await loadRepo(memReader(files), { revision: 'a', cache, memo });
+    expect(memo.reused).toBe(1);
+    expect(memo.last?.index).toBeUndefined();
+    const indexed = await loadRepo(memReader(files), { revision: 'a', cache, memo, index: true });
+    expect(indexed).toEqual(reused);
+    expect(memo.last?.index).toBeDefined();
+    const next = { ...files, 'hosts/h000004.yaml': files['hosts/h000004.yaml']!.replace('labels:\n', 'labels:\n    x: y\n') };
+    const b = await loadRepo(memReader(next), { revision: 'b', cache, memo });
+    expect(memo.incremental).toBe(1);
+    expect(b).toEqual(await loadRepo(memReader(next), { revision: 'b' }));
   });
 });
 
