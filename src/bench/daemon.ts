@@ -1,12 +1,13 @@
 /**
  * The daemon loop at 1,000 and 10,000 hosts: push → first action latency via the branch watch and via a signed
  * push webhook (targets ≤ 100 ms and ≤ 1 s, flat in fleet size), and RSS when idle. "Push" is the moment the branch
- * moves (a `git update-ref`, what `git push` and `git commit` do last); the commit's objects are written before the
- * clock starts, since that is git's work and grows with the repository, not the daemon's. The repository is local (the
+ * moves: the commit's objects are written first (git's work, which grows with the repository, not the daemon's), then
+ * the bench moves the branch as git does (`main.lock` renamed over the loose ref `main`, what `git push` and
+ * `git commit` do last) and the clock starts at that rename. The repository is local (the
  * webhook figure has no network fetch in it); the provisioner answers from memory (the fleet converged), so the
  * figures are the daemon's own: resolve, load (parse cache warm), observe, plan, dispatch.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -85,7 +86,7 @@ async function measureFleet(hosts: number, print: (l: string) => void): Promise<
    * Writes a one-host commit's objects (git's own work, not timed), then returns the push itself: moving the
    * branch, as `git push` or `git commit` does last. The clock starts before that `git update-ref` process runs.
    */
-  const prepareCommit = async (): Promise<{ push: () => Promise<void>; commit: string }> => {
+  const prepareCommit = async (): Promise<{ push: () => Promise<number>; commit: string }> => {
     const path = hostFiles[flip++ % hostFiles.length]!;
     const f = join(dir, path);
     writeFileSync(f, readFileSync(f, 'utf8').replace('power: "on"', 'power: "off"'));
@@ -96,7 +97,13 @@ async function measureFleet(hosts: number, print: (l: string) => void): Promise<
     return {
       commit,
       push: async () => {
-        await gitAsync(dir, ['update-ref', 'refs/heads/main', commit, parent]);
+        // As git moves a loose ref: the new id into `main.lock`, then an atomic rename over `main`. The clock starts
+        // before the rename, the moment the branch moves (not before a git process's ~15–20 ms start-up).
+        const lock = join(dir, '.git', 'refs', 'heads', 'main.lock');
+        writeFileSync(lock, `${commit}\n`);
+        const t = performance.now();
+        renameSync(lock, join(dir, '.git', 'refs', 'heads', 'main'));
+        return t;
       },
     };
   };
@@ -141,16 +148,14 @@ async function measureFleet(hosts: number, print: (l: string) => void): Promise<
 async function pushes(
   d: Daemon,
   world: MemoryWorld,
-  prepare: () => Promise<{ push: () => Promise<void>; commit: string }>,
+  prepare: () => Promise<{ push: () => Promise<number>; commit: string }>,
   notify: (commit: string) => Promise<void>,
 ): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < PUSHES; i++) {
     const before = world.performed.length;
     const { push, commit } = await prepare();
-    // From before `git update-ref` runs: the watch can fire, and the action run, before the git process has exited.
-    const t = performance.now();
-    await push();
+    const t = await push();
     await notify(commit);
     await waitFor(() => world.performed.length > before, 30_000);
     out.push(world.performed[before]!.at - t);
