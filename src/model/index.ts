@@ -5,4 +5,5 @@ export * from './state.js';
 export * from './secrets.js';
 export * from './version.js';
 export * from './window.js';
+export * from './random.js';
 export * from './sleep.js';

@@ -23,6 +23,21 @@ import type { FileEntry, FileReader } from './reader.js';
 /** Renders by the identity of their inputs (parsed documents are immutable; unchanged blobs give the same objects). */
 export type RenderMemo = WeakMap<Host, { site: Site; template: Template | undefined; result: RenderResult }>;
 
+/** `renderHost`, or its earlier answer when the host, site and template are the very objects it had then. */
+export function renderMemoized(
+  renders: RenderMemo | undefined,
+  host: Host,
+  site: Site,
+  template: Template | undefined,
+  revision: string,
+): RenderResult {
+  const seen = renders?.get(host);
+  if (seen !== undefined && seen.site === site && seen.template === template) return seen.result;
+  const result = renderHost({ host, site, template, revision });
+  renders?.set(host, { site, template, result });
+  return result;
+}
+
 /** One listed file as the last clean load saw it. */
 export type IndexedFile = {
   /** Its valid Host documents, in document order. */
@@ -146,7 +161,8 @@ export async function loadIncremental(input: IncrementalInput): Promise<Incremen
   const goneNames = new Set(gone.map((h) => h.res.metadata.name));
   const owned = (l: Located<Host> | undefined): boolean => l !== undefined && !goneNames.has(l.res.metadata.name);
   const freshNames = new Set<string>();
-  const freshKeys = new Set<string>();
+  /** Keys the changed hosts claim, per claim map. */
+  const freshKeys = new Map<Map<string, Located<Host>>, Set<string>>();
   const renders = new Map<string, RenderedHost>();
   for (const h of fresh) {
     const { spec, metadata } = h.res;
@@ -157,18 +173,15 @@ export async function loadIncremental(input: IncrementalInput): Promise<Incremen
     const template = spec.template === undefined ? undefined : index.templates.get(spec.template)?.res;
     if (spec.template !== undefined && template === undefined) return undefined;
     for (const [map, key] of claimsOf(index, h.res)) {
-      // The maps are told apart in the set by a prefix (a MAC and a hostname could be the same string).
-      const tagged = `${map === index.macs ? 'm' : map === index.ips ? 'i' : map === index.bmcs ? 'b' : 'h'}\u0000${key}`;
-      if (owned(map.get(key)) || freshKeys.has(tagged)) return undefined;
-      freshKeys.add(tagged);
+      let taken = freshKeys.get(map);
+      if (taken === undefined) {
+        taken = new Set();
+        freshKeys.set(map, taken);
+      }
+      if (owned(map.get(key)) || taken.has(key)) return undefined;
+      taken.add(key);
     }
-    const seen = input.renders.get(h.res);
-    let r: RenderResult;
-    if (seen !== undefined && seen.site === site && seen.template === template) r = seen.result;
-    else {
-      r = renderHost({ host: h.res, site, template, revision: input.revision });
-      input.renders.set(h.res, { site, template, result: r });
-    }
+    const r = renderMemoized(input.renders, h.res, site, template, input.revision);
     if (!r.ok) return undefined;
     renders.set(metadata.name, r.rendered);
   }

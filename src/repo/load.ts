@@ -26,13 +26,12 @@ import {
   type Template,
   windowProblem,
 } from '../model/index.js';
-import { type RenderResult, renderHost } from '../render/index.js';
 import { sortDiagnostics } from './diagnostics.js';
 import { globToRegExp, matchesAnyGlob } from './glob.js';
 import type { FilePos, ParsedDoc, ParsedFile } from './parse.js';
 import { parseFile } from './parse.js';
 import { parseEntries } from './parse-pool.js';
-import { type LoadIndex, loadIncremental, type RenderMemo } from './incremental.js';
+import { type LoadIndex, loadIncremental, type RenderMemo, renderMemoized } from './incremental.js';
 import { type Located, keysOf, sourceOf, where } from './located.js';
 import { describePath, toPointer } from './pointer.js';
 import { dirReader, type FileEntry, type FileReader, isHiddenPath, isYamlPath } from './reader.js';
@@ -48,7 +47,7 @@ export interface ParseCache {
 
 /** What a long-running loader keeps between loads of the same repository (see the file comment). */
 export class LoadMemo {
-  /** The last result, the fingerprint of the files it was loaded from, and (when it was clean) its index. */
+  /** The last result, the fingerprint of the files it was loaded from, and its index (only when it had no diagnostic). */
   last: { fingerprint: string; result: LoadResult; index?: LoadIndex } | undefined;
   readonly renders: RenderMemo = new WeakMap();
   /** Loads answered without parsing or rendering anything (for tests and metrics). */
@@ -86,9 +85,9 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
     .filter((e) => isYamlPath(e.path) && !isHiddenPath(e.path));
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const fingerprint = fingerprintOf(entries);
-  const indexing = opts.index === true && opts.memo !== undefined && opts.memo.last?.index === undefined;
+  const memo = opts.memo;
+  const indexing = opts.index === true && memo !== undefined && memo.last?.index === undefined;
   if (fingerprint !== undefined && !indexing) {
-    const memo = opts.memo;
     const hit =
       memo?.last?.fingerprint === fingerprint ? memo.last.result : opts.cache?.getResult?.(fingerprint);
     if (hit) {
@@ -100,9 +99,9 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
       return { ...hit, desired: { ...hit.desired, revision: opts.revision } };
     }
   }
-  const memo = opts.memo;
+  // Only a clean load has an index (see LoadMemo.last).
   const last = memo?.last;
-  if (fingerprint !== undefined && memo !== undefined && last?.index !== undefined && last.result.diagnostics.length === 0) {
+  if (fingerprint !== undefined && memo !== undefined && last?.index !== undefined) {
     const inc = await loadIncremental({
       index: last.index,
       desired: last.result.desired,
@@ -346,13 +345,7 @@ async function loadEntries(
   for (const h of renderable) {
     const site = sites.get(h.res.spec.site)!.res;
     const tl = h.res.spec.template !== undefined ? templates.get(h.res.spec.template) : undefined;
-    const seen = renders?.get(h.res);
-    let r: RenderResult;
-    if (seen !== undefined && seen.site === site && seen.template === tl?.res) r = seen.result;
-    else {
-      r = renderHost({ host: h.res, site, template: tl?.res, revision: opts.revision });
-      renders?.set(h.res, { site, template: tl?.res, result: r });
-    }
+    const r = renderMemoized(renders, h.res, site, tl?.res, opts.revision);
     if (r.ok) {
       rendered.set(h.res.metadata.name, r.rendered);
       continue;

@@ -63,24 +63,27 @@ export function computeStatusDocs(input: StatusInput): StatusDoc[] {
     const prev = input.previous.get(name);
     const was = prev && inputsOf.get(prev);
     if (was && was.host === h && was.revision === desired.revision && was.facts === facts && prev!.site === site) return prev!;
-    const doc = statusDoc(h, site, desired.revision, specHash, obs, action, wait, block, last, input);
+    const doc = statusDoc({ h, specHash, obs, action, wait, block, last, prev }, input);
     inputsOf.set(doc, { host: h, revision: desired.revision, facts });
     return doc;
   });
 }
 
-function statusDoc(
-  h: Host,
-  site: string,
-  revision: string,
-  specHash: string | undefined,
-  obs: ObservedHost | undefined,
-  action: Plan['actions'][number] | undefined,
-  wait: Plan['waits'][number] | undefined,
-  block: Plan['blocked'][number] | undefined,
-  last: LastAction | undefined,
-  input: StatusInput,
-): StatusDoc {
+/** One host's share of a status computation (found once per host by `computeStatusDocs`). */
+type HostStatusInput = {
+  h: Host;
+  specHash: string | undefined;
+  obs: ObservedHost | undefined;
+  action: Plan['actions'][number] | undefined;
+  wait: Plan['waits'][number] | undefined;
+  block: Plan['blocked'][number] | undefined;
+  last: LastAction | undefined;
+  /** Its document of the last pass, whose transition times carry over. */
+  prev: StatusDoc | undefined;
+};
+
+function statusDoc(x: HostStatusInput, input: StatusInput): StatusDoc {
+  const { h, specHash, obs, action, wait, block, last, prev } = x;
   const name = h.metadata.name;
   const lifecycle = obs?.lifecycle ?? 'unknown';
   const power = obs?.power ?? 'unknown';
@@ -115,15 +118,14 @@ function statusDoc(
       block ? block.reasons.map((r) => r.message).join('; ') : '',
     ),
   ];
-  const prev = input.previous.get(name);
   const withTimes: Condition[] = conditions.map((c) => {
     const p = prev?.conditions.find((x) => x.type === c.type);
     return { ...c, lastTransitionTime: p && p.status === c.status ? p.lastTransitionTime : input.now };
   });
   const doc: StatusDoc = {
     host: name,
-    site,
-    desiredRevision: revision,
+    site: input.site,
+    desiredRevision: input.desired.revision,
     observed: { lifecycle, power },
     conditions: withTimes,
   };

@@ -1,13 +1,2 @@
-/** Seeded randomness for fuzz tests, so a failing packet reproduces. */
-
-/** mulberry32: small, seeded, good enough to spread bytes; returns numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded randomness for fuzz tests, so a failing packet reproduces: the product's own generator. */
+export { seededRandom } from '../../src/model/index.js';

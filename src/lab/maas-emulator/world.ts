@@ -3,6 +3,7 @@
  * (server.ts) authenticates, injects faults, logs, and calls these methods, which either return an answer or throw
  * `MaasReply` errors carrying MAAS's status code and body.
  */
+import { seededRandom } from '../../model/index.js';
 import { type EmuMachine, type EmuPower, machineJson, renderMachine } from './machine.js';
 import { FAILURE_OF, RELEASABLE, S, STATUS_KEY, STATUS_NAME, canTransition } from './status.js';
 
@@ -119,17 +120,6 @@ const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
 const SERIES: Record<string, string> = { '20.04': 'focal', '22.04': 'jammy', '24.04': 'noble', '18.04': 'bionic' };
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function eventTime(d: Date): string {
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
   const months = ['Jan.', 'Feb.', 'Mar.', 'Apr.', 'May', 'Jun.', 'Jul.', 'Aug.', 'Sep.', 'Oct.', 'Nov.', 'Dec.'];
@@ -157,7 +147,7 @@ export class MaasWorld {
   #nextEvent = 1;
   #timeFactor: number;
   #faults: FaultConfig = {};
-  #dice: () => number = mulberry32(1);
+  #dice: () => number = seededRandom(1);
   #closed = false;
 
   constructor(opts: { timeFactor?: number; faults?: FaultConfig } = {}) {
@@ -176,7 +166,7 @@ export class MaasWorld {
 
   setFaults(f: FaultConfig): void {
     this.#faults = structuredClone(f);
-    this.#dice = mulberry32(f.seed ?? 1);
+    this.#dice = seededRandom(f.seed ?? 1);
     const errs = new Set(f.powerStateError ?? []);
     for (const m of this.#machines.values()) {
       const want: EmuPower | undefined = errs.has(m.hostname) || errs.has(m.systemId) ? 'error' : undefined;
