@@ -32,7 +32,7 @@ export class DiskParseCache<T = unknown, R = unknown> {
   #version: string;
   #getResult: Database.Statement;
   #putResult: Database.Statement;
-  #pendingResult: { fingerprint: string; result: R } | undefined;
+  #pendingResult: { fingerprint: () => string; result: () => R } | undefined;
   #resultTimer: NodeJS.Timeout | undefined;
   #resultDelayMs: number;
   hits = 0;
@@ -60,7 +60,8 @@ export class DiskParseCache<T = unknown, R = unknown> {
 
   /** The stored load result for `fingerprint`, if it is the latest one written. */
   getResult(fingerprint: string): R | undefined {
-    if (this.#pendingResult?.fingerprint === fingerprint) return this.#pendingResult.result;
+    const p = this.#pendingResult;
+    if (p !== undefined && p.fingerprint() === fingerprint) return p.result();
     if (!this.#db.open) return undefined;
     const r = this.#getResult.get(fingerprint, this.#version) as { data: Buffer } | undefined;
     if (!r) return undefined;
@@ -71,9 +72,12 @@ export class DiskParseCache<T = unknown, R = unknown> {
     }
   }
 
-  /** Remembers the latest load result; written when idle or on `close`. */
-  setResult(fingerprint: string, result: R): void {
-    this.#pendingResult = { fingerprint, result };
+  /**
+   * Remembers the latest load result; written when idle or on `close`. Either may be given lazily (a function),
+   * so the caller does not hash its files or copy its result on its critical path: both are asked for once, then.
+   */
+  setResult(fingerprint: string | (() => string), result: R | (() => R)): void {
+    this.#pendingResult = { fingerprint: once(fingerprint), result: once(result) };
     if (this.#resultTimer === undefined) {
       this.#resultTimer = setTimeout(() => this.flushResult(), this.#resultDelayMs);
       this.#resultTimer.unref();
@@ -87,7 +91,7 @@ export class DiskParseCache<T = unknown, R = unknown> {
     const p = this.#pendingResult;
     this.#pendingResult = undefined;
     if (p === undefined || !this.#db.open) return;
-    this.#putResult.run(p.fingerprint, this.#version, serialize(p.result));
+    this.#putResult.run(p.fingerprint(), this.#version, serialize(p.result()));
   }
 
   get(id: string): T | undefined {
@@ -141,4 +145,19 @@ export class DiskParseCache<T = unknown, R = unknown> {
     this.flushResult();
     if (this.#db.open) this.#db.close();
   }
+}
+
+/** A value, or a function evaluated at most once. */
+function once<V>(v: V | (() => V)): () => V {
+  if (typeof v !== 'function') return () => v;
+  const f = v as () => V;
+  let done = false;
+  let value: V;
+  return () => {
+    if (!done) {
+      value = f();
+      done = true;
+    }
+    return value;
+  };
 }

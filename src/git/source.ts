@@ -50,7 +50,7 @@ export class GitSource {
    * Files under each subtree of the latest walk, by `tree id + "\0" + path` (never mutated), with the keys of its
    * child subtrees. Only the latest walk's subtrees are kept, so memory is one revision's listing, not history's.
    */
-  #subtrees = new Map<string, { files: GitFileEntry[]; children: string[] }>();
+  #subtrees = new Map<string, Subtree>();
 
   private constructor(gitdir: string, branch: string, url: string | undefined, auth: GitAuth | undefined) {
     this.gitdir = gitdir;
@@ -164,41 +164,49 @@ export class GitSource {
     const hit = memo ? this.#listings.get(rootTree) : undefined;
     if (hit) return hit;
     // Each subtree's files by (tree id, path): a new commit re-walks only the trees it changed.
-    const next = new Map<string, { files: GitFileEntry[]; children: string[] }>();
+    const next = new Map<string, Subtree>();
     const keep = (key: string): void => {
       const seen = this.#subtrees.get(key);
       if (seen === undefined || next.has(key)) return;
       next.set(key, seen);
       for (const c of seen.children) keep(c);
     };
-    const walk = async (treeOid: string, prefix: string): Promise<{ key: string; files: GitFileEntry[] }> => {
+    const walk = async (treeOid: string, prefix: string): Promise<{ key: string } & Subtree> => {
       opts.signal?.throwIfAborted();
       const key = `${treeOid}\u0000${prefix}`;
       const seen = memo ? this.#subtrees.get(key) : undefined;
       if (seen) {
         keep(key);
-        return { key, files: seen.files };
+        return { key, ...seen };
       }
       const files: GitFileEntry[] = [];
       const children: string[] = [];
+      // Git orders a tree's entries as if directory names ended in "/", not by plain path: note when that differs,
+      // per subtree (so an unchanged subtree is never checked again).
+      let sorted = true;
+      const append = (f: GitFileEntry): void => {
+        if (sorted && files.length > 0 && files[files.length - 1]!.path > f.path) sorted = false;
+        files.push(f);
+      };
       for (const e of await this.#tree(treeOid)) {
         if (e.path.startsWith('.')) continue;
         const p = prefix === '' ? e.path : `${prefix}/${e.path}`;
         if (e.type === 'tree') {
           const sub = await walk(e.oid, p);
           children.push(sub.key);
-          for (const f of sub.files) files.push(f);
-        } else if (e.type === 'blob' && (opts.include ? opts.include(p) : true)) files.push({ path: p, id: e.oid, mode: e.mode });
+          if (sub.files.length === 0) continue;
+          sorted &&= sub.sorted;
+          append(sub.files[0]!);
+          for (let i = 1; i < sub.files.length; i++) files.push(sub.files[i]!);
+        } else if (e.type === 'blob' && (opts.include ? opts.include(p) : true)) append({ path: p, id: e.oid, mode: e.mode });
       }
-      if (memo) next.set(key, { files, children });
-      return { key, files };
+      if (memo) next.set(key, { files, children, sorted });
+      return { key, files, children, sorted };
     };
-    // Git orders a tree's entries as if directory names ended in "/": sort by plain path (a copy: walks are shared).
-    const out = [...(await walk(rootTree, '')).files];
+    const root = await walk(rootTree, '');
     if (memo) this.#subtrees = next;
-    let sorted = true;
-    for (let i = 1; i < out.length && sorted; i++) sorted = out[i - 1]!.path < out[i]!.path;
-    if (!sorted) out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    // Sorted by plain path; a copy when it must be sorted here (walks are shared).
+    const out = root.sorted ? root.files : [...root.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     if (memo) {
       if (this.#listings.size >= 4) this.#listings.delete(this.#listings.keys().next().value as string);
       this.#listings.set(rootTree, out);
@@ -220,12 +228,14 @@ export class GitSource {
   }
 }
 
+/** The files under one subtree of a walk (never mutated), its child subtrees' keys, and whether it is in path order. */
+type Subtree = { files: GitFileEntry[]; children: string[]; sorted: boolean };
+
 export class GitFileReader {
   #source: GitSource;
   #commit: string;
   #opts: GitFileReaderOptions;
   #files: GitFileEntry[] | undefined;
-  #byPath: Map<string, GitFileEntry> | undefined;
 
   constructor(source: GitSource, commit: string, opts: GitFileReaderOptions) {
     this.#source = source;
@@ -246,8 +256,7 @@ export class GitFileReader {
   async read(path: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     opts.signal?.throwIfAborted();
     if (!this.#files) await this.list(opts);
-    this.#byPath ??= new Map(this.#files!.map((f) => [f.path, f]));
-    const f = this.#byPath.get(path);
+    const f = findByPath(this.#files!, path);
     if (!f) throw new GoughError('file-read', `Cannot read "${path}": not in commit "${this.#commit.slice(0, 12)}"`);
     if (f.mode === '120000') throw new GoughError('file-read', `Cannot read "${path}": it is a symbolic link`);
     const blob = await this.#source.readBlob(f.id);
@@ -255,4 +264,18 @@ export class GitFileReader {
       throw new GoughError('yaml-limit', `Cannot read "${path}": ${blob.byteLength} bytes is over the limit of ${this.#opts.maxBytes}`);
     return blob;
   }
+}
+
+/** Binary search in a listing sorted by path (`listFiles` sorts): a read of one file costs no pass over the tree. */
+function findByPath(files: readonly GitFileEntry[], path: string): GitFileEntry | undefined {
+  let lo = 0;
+  let hi = files.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const p = files[mid]!.path;
+    if (p === path) return files[mid];
+    if (p < path) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }

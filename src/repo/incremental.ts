@@ -17,6 +17,7 @@ import { matchesAnyGlob } from './glob.js';
 import type { ParseCache } from './load.js';
 import { type Located, keysOf, sourceOf } from './located.js';
 import type { FilePos, ParsedFile } from './parse.js';
+import { patchMap } from './overlay-map.js';
 import { parseEntries } from './parse-pool.js';
 import type { FileEntry, FileReader } from './reader.js';
 
@@ -81,7 +82,13 @@ export type IncrementalInput = {
   signal?: AbortSignal | undefined;
 };
 
-export type IncrementalResult = { desired: DesiredState; files: number; index: LoadIndex };
+export type IncrementalResult = {
+  desired: DesiredState;
+  files: number;
+  index: LoadIndex;
+  /** The hosts the commit added or edited (not those it removed). */
+  changed: Host[];
+};
 
 const NONE: readonly Located<Host>[] = [];
 
@@ -194,30 +201,31 @@ export async function loadIncremental(input: IncrementalInput): Promise<Incremen
     if (!hosts.some((h) => matchesSelector(sel, h))) return undefined;
   }
 
-  // ---- apply: the index in place, the result's maps copied ------------------------------------------------------
-  const rendered = new Map(input.desired.rendered);
-  const sources = new Map<string, SourcePos>(input.desired.sources);
+  // ---- apply: the index in place; the result's maps patched (new maps sharing the old ones, see patchMap) --------
+  const goneHosts: string[] = [];
   for (const h of gone) {
     const name = h.res.metadata.name;
     for (const [map, key] of claimsOf(index, h.res)) if (map.get(key)?.res.metadata.name === name) map.delete(key);
     // A host edited in place keeps its place in the maps (set below); only hosts that are gone leave them.
     if (freshNames.has(name)) continue;
     index.hostNames.delete(name);
-    rendered.delete(name);
-    sources.delete(`Host/${name}`);
+    goneHosts.push(name);
   }
+  const placed: [string, SourcePos][] = [];
   for (const h of fresh) {
     const name = h.res.metadata.name;
     index.hostNames.set(name, { file: h.file, at: h.doc.at });
     for (const [map, key] of claimsOf(index, h.res)) map.set(key, h);
-    rendered.set(name, renders.get(name)!);
     const src = sourceOf('Host', h.doc, h.file);
-    sources.set(src.key, src.pos);
+    placed.push([src.key, src.pos]);
   }
+  const rendered = patchMap(input.desired.rendered, goneHosts, renders);
+  const sources = patchMap(input.desired.sources, goneHosts.map((name) => `Host/${name}`), placed);
   const desired: DesiredState = { ...input.desired, revision: input.revision, hosts, rendered, sources };
   return {
     desired,
     files: input.filesCounted + added - removed,
     index: { ...index, entries, files: files as IndexedFile[] },
+    changed: fresh.map((h) => h.res),
   };
 }

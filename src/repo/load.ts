@@ -33,6 +33,7 @@ import { parseFile } from './parse.js';
 import { parseEntries } from './parse-pool.js';
 import { type LoadIndex, loadIncremental, type RenderMemo, renderMemoized } from './incremental.js';
 import { type Located, keysOf, sourceOf, where } from './located.js';
+import { plainMap } from './overlay-map.js';
 import { describePath, toPointer } from './pointer.js';
 import { dirReader, type FileEntry, type FileReader, isHiddenPath, isYamlPath } from './reader.js';
 
@@ -42,18 +43,27 @@ export interface ParseCache {
   set(id: string, f: ParsedFile): void;
   /** A whole load's result by the fingerprint of its files' content ids (optional: a disk cache keeps the latest). */
   getResult?(fingerprint: string): LoadResult | undefined;
-  setResult?(fingerprint: string, r: LoadResult): void;
+  /**
+   * Keeps the latest result. Both are given lazily: the loader's answer does not wait for the fingerprint (a hash
+   * of every listed file) or for a storable copy of the result; a disk cache asks for them when it writes, idle.
+   */
+  setResult?(fingerprint: () => string, r: () => LoadResult): void;
 }
 
 /** What a long-running loader keeps between loads of the same repository (see the file comment). */
 export class LoadMemo {
-  /** The last result, the fingerprint of the files it was loaded from, and its index (only when it had no diagnostic). */
-  last: { fingerprint: string; result: LoadResult; index?: LoadIndex } | undefined;
+  /** The last result, the files it was loaded from, and its index (only when it had no diagnostic). */
+  last: { entries: readonly FileEntry[]; result: LoadResult; index?: LoadIndex } | undefined;
   readonly renders: RenderMemo = new WeakMap();
   /** Loads answered without parsing or rendering anything (for tests and metrics). */
   reused = 0;
   /** Loads answered by the incremental path (incremental.ts). */
   incremental = 0;
+  /**
+   * After a load answered by the incremental path: the hosts its commit added or edited (a daemon plans them first).
+   * Undefined after any other load: the change was not host-only, or not known host by host.
+   */
+  changed: readonly Host[] | undefined;
 }
 
 export type LoadOptions = {
@@ -80,28 +90,27 @@ type Lazy = { l: Located<unknown>; path: readonly (string | number)[] };
 
 export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<LoadResult> {
   const { signal } = opts;
-  const entries = (await reader.list(signal ? { signal } : {}))
-    .map((e) => (e.path.startsWith('./') ? { ...e, path: e.path.replace(/^(\.\/)+/, '') } : e))
-    .filter((e) => isYamlPath(e.path) && !isHiddenPath(e.path));
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const fingerprint = fingerprintOf(entries);
+  const { entries, complete } = listed(await reader.list(signal ? { signal } : {}));
   const memo = opts.memo;
-  const indexing = opts.index === true && memo !== undefined && memo.last?.index === undefined;
-  if (fingerprint !== undefined && !indexing) {
-    const hit =
-      memo?.last?.fingerprint === fingerprint ? memo.last.result : opts.cache?.getResult?.(fingerprint);
+  if (memo) memo.changed = undefined;
+  // Without a content id for every file nothing is reused: neither results nor the incremental path.
+  if (!complete) return (await loadEntries(reader, entries, opts)).result;
+  const last = memo?.last;
+  const indexing = opts.index === true && memo !== undefined && last?.index === undefined;
+  if (!indexing) {
+    // The same files as the last load (say, a README edit): its result holds, and its index (the next host-only
+    // commit stays incremental). In a new process, the result stored for the same files.
+    const hit = last !== undefined ? (sameEntries(last.entries, entries) ? last.result : undefined) : opts.cache?.getResult?.(fingerprintOf(entries));
     if (hit) {
       if (memo) {
-        // The same files as the last load: keep its index too (the next host-only commit stays incremental).
-        if (memo.last?.fingerprint !== fingerprint) memo.last = { fingerprint, result: hit };
+        if (last === undefined) memo.last = { entries, result: hit };
         memo.reused++;
       }
       return { ...hit, desired: { ...hit.desired, revision: opts.revision } };
     }
   }
   // Only a clean load has an index (see LoadMemo.last).
-  const last = memo?.last;
-  if (fingerprint !== undefined && memo !== undefined && last?.index !== undefined) {
+  if (memo !== undefined && last?.index !== undefined) {
     const inc = await loadIncremental({
       index: last.index,
       desired: last.result.desired,
@@ -115,27 +124,63 @@ export async function loadRepo(reader: FileReader, opts: LoadOptions): Promise<L
     });
     if (inc !== undefined) {
       const result: LoadResult = { desired: inc.desired, diagnostics: [], files: inc.files };
-      memo.last = { fingerprint, result, index: inc.index };
+      memo.last = { entries, result, index: inc.index };
+      memo.changed = inc.changed;
       memo.incremental++;
-      opts.cache?.setResult?.(fingerprint, result);
+      store(opts.cache, entries, result);
       return result;
     }
   }
   const { result, index } = await loadEntries(reader, entries, opts);
-  if (fingerprint !== undefined) {
-    if (memo) memo.last = index === undefined ? { fingerprint, result } : { fingerprint, result, index };
-    opts.cache?.setResult?.(fingerprint, result);
-  }
+  if (memo) memo.last = index === undefined ? { entries, result } : { entries, result, index };
+  store(opts.cache, entries, result);
   return result;
 }
 
-/** A digest of every listed path and content id; undefined when some file has no content id (nothing is reused). */
-function fingerprintOf(entries: readonly FileEntry[]): string | undefined {
-  const h = createHash('sha256');
-  for (const e of entries) {
-    if (e.id === undefined) return undefined;
-    h.update(`${e.path}\u0000${e.id}\n`);
+/** The YAML files of a listing, paths normalised, sorted by path; `complete` when every one has a content id. */
+function listed(all: readonly FileEntry[]): { entries: FileEntry[]; complete: boolean } {
+  const entries: FileEntry[] = [];
+  let complete = true;
+  let sorted = true;
+  for (const raw of all) {
+    const e = raw.path.startsWith('./') ? { ...raw, path: raw.path.replace(/^(\.\/)+/, '') } : raw;
+    if (!isYamlPath(e.path) || isHiddenPath(e.path)) continue;
+    if (e.id === undefined) complete = false;
+    if (sorted && entries.length > 0 && entries[entries.length - 1]!.path > e.path) sorted = false;
+    entries.push(e);
   }
+  if (!sorted) entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { entries, complete };
+}
+
+/** Same paths and content ids (a Git source hands out the same entry objects for unchanged subtrees). */
+function sameEntries(a: readonly FileEntry[], b: readonly FileEntry[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y && (x.path !== y.path || x.id !== y.id)) return false;
+  }
+  return true;
+}
+
+/** Hands the result to the cache's store, lazily (see ParseCache.setResult): with plain maps, which serialize. */
+function store(cache: ParseCache | undefined, entries: readonly FileEntry[], result: LoadResult): void {
+  cache?.setResult?.(
+    () => fingerprintOf(entries),
+    () => {
+      const { rendered, sources } = result.desired;
+      if (rendered instanceof Map && sources instanceof Map) return result;
+      return { ...result, desired: { ...result.desired, rendered: plainMap(rendered), sources: plainMap(sources) } };
+    },
+  );
+}
+
+/** A digest of every listed path and content id (every entry has one: see `listed`). */
+function fingerprintOf(entries: readonly FileEntry[]): string {
+  const h = createHash('sha256');
+  for (const e of entries) h.update(`${e.path}\u0000${e.id}\n`);
   return h.digest('hex');
 }
 
