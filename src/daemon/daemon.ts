@@ -271,8 +271,9 @@ export class Daemon implements DaemonView {
     throw toGoughError(new Error(`Site "${name}" is not in the desired state`), 'internal');
   }
 
-  async #load(revision: string, signal: AbortSignal, log: Logger): Promise<void> {
-    if (revision === this.#loadedRevision) return;
+  /** Loads `revision` unless it is the one loaded; returns the hosts it changed when it is valid and that is known. */
+  async #load(revision: string, signal: AbortSignal, log: Logger): Promise<readonly Host[] | undefined> {
+    if (revision === this.#loadedRevision) return undefined;
     const reader = this.#source.reader(revision, { maxBytes: MAX_FILE_BYTES });
     const r = await loadRepo(reader, { revision, memo: this.#memo, ...(this.#cache ? { cache: this.#cache } : {}), signal });
     this.#cache?.flush?.();
@@ -284,11 +285,12 @@ export class Daemon implements DaemonView {
       this.#snapshot.invalidRevision = { revision, diagnostics: r.diagnostics };
       log.warn({ revision, errors }, 'Desired revision failed validation; keeping the last good one');
       this.#emit({ type: 'revision', at: this.#iso(), revision, valid: false, errors });
-      return;
+      return undefined;
     }
     this.#good = r.desired;
     delete this.#snapshot.invalidRevision;
     this.#emit({ type: 'revision', at: this.#iso(), revision, valid: true, errors: 0 });
+    return this.#memo.changed;
   }
 
   /**
@@ -316,6 +318,58 @@ export class Daemon implements DaemonView {
       });
     }, INDEX_DELAY_MS);
     t.unref();
+  }
+
+  /**
+   * The hosts a host-only commit added or edited, observed, planned and dispatched before the whole fleet is (a
+   * focused plan, `PlanContext.hosts`): their actions start in a time that does not grow with the fleet. The full
+   * pass follows at once, sees them in flight and decides what the focused plan deferred. Only once start-up
+   * recovery is done and no orphan is left (orphans are reconciled against a full observation).
+   */
+  async #focusedPass(
+    desired: DesiredState,
+    sites: readonly Site[],
+    changed: readonly Host[],
+    pass: string,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<DispatchResult | undefined> {
+    if (!this.#recovered || this.executor.orphanCount > 0) return undefined;
+    const siteOf = new Map(sites.map((site) => [site.metadata.name, site]));
+    const targets = new Map<string, DesiredHost>();
+    const bySite = new Map<Site, DesiredHost[]>();
+    for (const host of changed) {
+      const site = siteOf.get(host.spec.site);
+      const rendered = desired.rendered.get(host.metadata.name);
+      if (site === undefined || rendered === undefined) continue;
+      const dh: DesiredHost = { host, site, revision: desired.revision, rendered };
+      targets.set(host.metadata.name, dh);
+      const list = bySite.get(site);
+      if (list) list.push(dh);
+      else bySite.set(site, [dh]);
+    }
+    if (targets.size === 0) return undefined;
+    const observed: ObservedHost[] = [];
+    for (const [site, hosts] of bySite) {
+      // A provider may answer with more machines than asked for (orphans): the focused plan looks only at its hosts.
+      for (const o of await this.#provisionerFor(site).observe(hosts, { signal }))
+        if (targets.has(o.name)) observed.push(o.site === undefined ? { ...o, site: site.metadata.name } : o);
+    }
+    const hosts = [...targets.values()].map((d) => d.host);
+    const ctx = { now: this.#iso(), approvals: [], inFlight: this.executor.inFlight(), failed: this.#journal.failed(desired.revision), hosts };
+    const observedState = { observedAt: ctx.now, hosts: observed };
+    const actions: Action[] = [];
+    let deferred = 0;
+    for (const site of bySite.keys()) {
+      const p = computePlan(desired, observedState, { ...ctx, site: site.metadata.name });
+      actions.push(...p.actions);
+      deferred += p.deferred?.length ?? 0;
+    }
+    const res = this.executor.dispatch(actions, targets, { revision: desired.revision, pass });
+    log.debug({ hosts: targets.size, started: res.started.length, deferred }, 'Focused pass on the hosts the commit changed');
+    // Let the started actions reach their providers before the full pass (linear in the fleet) takes the thread.
+    if (res.started.length > 0) await setImmediate();
+    return res;
   }
 
   #servedSites(desired: DesiredState): Site[] {
@@ -358,7 +412,7 @@ export class Daemon implements DaemonView {
       const revision = await this.#source.resolve({ signal });
       result.revision = revision;
       this.#snapshot.desiredRevision = revision;
-      await this.#load(revision, signal, log);
+      const changed = await this.#load(revision, signal, log);
       if (this.#snapshot.invalidRevision?.revision === revision) result.invalid = true;
       const desired = this.#good;
       if (!desired) throw toGoughError(new Error(`No valid revision to apply yet: "${revision.slice(0, 12)}" failed validation`), 'invalid-revision');
@@ -367,6 +421,8 @@ export class Daemon implements DaemonView {
 
       const sites = this.#servedSites(desired);
       this.#snapshot.sites = sites.map((s) => s.metadata.name);
+      const focused =
+        changed !== undefined && opts.dispatch !== false ? await this.#focusedPass(desired, sites, changed, pass, signal, log) : undefined;
       const targets = new Map<string, DesiredHost>();
       const bySite = new Map<string, DesiredHost[]>(sites.map((site) => [site.metadata.name, []]));
       const siteOf = new Map(sites.map((site) => [site.metadata.name, site]));
@@ -406,6 +462,7 @@ export class Daemon implements DaemonView {
         opts.dispatch === false
           ? { started: [], skipped: [] }
           : this.executor.dispatch(actions, targets, { revision: desired.revision, pass });
+      if (focused) result.dispatched.started.unshift(...focused.started);
       const summary = mergeSummaries(plans);
       result.plan = summary;
       this.#snapshot.plan = summary;

@@ -152,6 +152,11 @@ export type Plan = {
   blocked: Blocked[];
   orphans: Orphan[];
   summary: PlanSummary;
+  /**
+   * A focused plan's actions it cannot decide (see `PlanContext.hosts`): disruptive actions under a policy that
+   * counts hosts (`maxUnavailable`, `rollout`). Neither started nor reported: the full plan decides them.
+   */
+  deferred?: Action[];
 };
 
 export type Approval = { user: string; teams?: string[] };
@@ -170,6 +175,13 @@ export type PlanContext = {
   failed?: FailedAction[];
   /** Plan only this site. */
   site?: string;
+  /**
+   * Plan only these hosts of the desired state: a focused plan, what a daemon runs first on the hosts a commit
+   * changed, so their actions start without waiting for the whole fleet's plan. The observation need cover only
+   * them; orphans are not reported; a disruptive action under a policy that counts hosts (`maxUnavailable`,
+   * `rollout`: counts need every host) is `deferred`, never started, and the full plan that follows decides it.
+   */
+  hosts?: readonly Host[];
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ type PolicyState = {
   approvalsMissing: boolean;
   /** Window state per default time zone (the site's). */
   windows: Map<string, WindowState>;
+  /** A focused plan's policy with limits that count hosts it does not see: its disruptive actions are deferred. */
+  uncounted: boolean;
 };
 
 type Candidate = { action: Action; index: number; up: boolean };
@@ -151,13 +153,30 @@ function indexOf(desired: DesiredState): DesiredIndex {
   return idx;
 }
 
+type Inputs = { hosts: readonly Host[]; names: ReadonlySet<string>; siteTz: ReadonlyMap<string, string> };
+
+/** Every host of the state (or of one site), from the state's index. */
+function scoped(desired: DesiredState, scope: string | undefined): Inputs {
+  const { all, bySite, names, siteTz } = indexOf(desired);
+  return { hosts: scope === undefined ? all : (bySite.get(scope) ?? []), names, siteTz };
+}
+
+/** A focused plan's hosts (of one site, when scoped), in plan order; costs what they number, not the fleet. */
+function focusOf(desired: DesiredState, only: readonly Host[], scope: string | undefined): Inputs {
+  const hosts = only.filter((h) => scope === undefined || h.spec.site === scope);
+  hosts.sort((a, b) => compareStrings(a.metadata.name, b.metadata.name) || compareStrings(a.spec.site, b.spec.site));
+  const siteTz = new Map(desired.sites.map((s) => [s.metadata.name, s.spec.timezone ?? 'UTC']));
+  return { hosts, names: new Set(hosts.map((h) => h.metadata.name)), siteTz };
+}
+
 export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanContext): Plan {
   const now = parseNow(ctx.now);
   const scope = ctx.site;
 
   // ---- inputs, normalised to a deterministic order ----------------------------------------------------------------
-  const { all, bySite, names: allDesired, siteTz } = indexOf(desired);
-  const hosts: readonly Host[] = scope === undefined ? all : (bySite.get(scope) ?? []);
+  // A focused plan (ctx.hosts) looks at its hosts only: nothing here may be linear in the fleet.
+  const focused = ctx.hosts !== undefined;
+  const { hosts, names: allDesired, siteTz } = focused ? focusOf(desired, ctx.hosts!, scope) : scoped(desired, scope);
 
   const observedByName = new Map<string, ObservedHost>();
   /** Names the provider reports more than once (all their observations). */
@@ -166,6 +185,7 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
   for (const o of observed.hosts) {
     if (scope !== undefined && o.site !== undefined && o.site !== scope) continue;
     if (!allDesired.has(o.name)) {
+      if (focused) continue;
       const orphan: Orphan = { name: o.name, lifecycle: o.lifecycle, providerId: o.provider.id };
       if (o.site !== undefined) orphan.site = o.site;
       orphans.push(orphan);
@@ -283,15 +303,18 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
       approvers: [],
       approvalsMissing: false,
       windows: new Map(),
+      uncounted: focused && (policy.spec.maxUnavailable !== undefined || policy.spec.rollout !== undefined),
     };
-    if (policy.spec.maxUnavailable !== undefined) {
+    if (st.uncounted) {
+      // counts of hosts this plan does not see: not computed, the actions they gate are deferred
+    } else if (policy.spec.maxUnavailable !== undefined) {
       const { limit, note } = maxUnavailableLimit(policy.spec.maxUnavailable, selected);
       st.limit = limit;
       st.alreadyDown = down;
       st.budget = limit - down;
       if (note !== undefined) st.limitNote = note;
     }
-    if (policy.spec.rollout) {
+    if (policy.spec.rollout && !st.uncounted) {
       st.inFlightDisruptive = flying;
       st.batchLeft = policy.spec.rollout.batchSize - flying;
     }
@@ -304,9 +327,11 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
 
   // ---- gate every candidate, in host-name order -------------------------------------------------------------------
   const blocked: Blocked[] = [];
+  const deferred: Action[] = [];
   for (const c of candidates) {
     const { action } = c;
     const reasons: BlockReason[] = [];
+    let undecided = false;
     const failed =
       failedById.get(action.id) ??
       (action.kind === 'deploy' || action.kind === 'redeploy'
@@ -324,6 +349,7 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
         if (st.mask[c.index] === 0) continue;
         const spec = st.policy.spec;
         const named = `Policy "${st.name}"`;
+        if (st.uncounted) undecided = true;
         if (spec.protect) reasons.push({ kind: 'protected', policy: st.name, message: `${named} protects this host from disruptive actions` });
         if (spec.maintenanceWindows && spec.maintenanceWindows.length > 0) {
           const tz = siteTz.get(action.site) ?? 'UTC';
@@ -365,6 +391,10 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
         }
       }
     }
+    if (reasons.length === 0 && undecided) {
+      deferred.push(action);
+      continue;
+    }
     if (reasons.length === 0) {
       actions.push(action);
       if (action.disruptive) {
@@ -386,7 +416,9 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
     blocked.push(b);
   }
 
-  return { revision: desired.revision, actions, waits, blocked, orphans, summary: summarize(hosts.length, actions, waits, blocked, orphans) };
+  const out: Plan = { revision: desired.revision, actions, waits, blocked, orphans, summary: summarize(hosts.length, actions, waits, blocked, orphans) };
+  if (focused) out.deferred = deferred;
+  return out;
 }
 
 function summarize(hosts: number, actions: Action[], waits: Wait[], blocked: Blocked[], orphans: Orphan[]): PlanSummary {

@@ -287,4 +287,37 @@ describe('plan properties', () => {
       { numRuns: RUNS },
     );
   });
+
+  it('(e) a focused plan (some hosts, observed alone) starts only what the full plan starts, defers the rest of it, waits alike and reports no orphan', () => {
+    const gen = { protect: true, zeroLimits: true, closedWindows: true, missingApprovals: true, inFlight: true };
+    fc.assert(
+      fc.property(worldArb(gen), fc.array(fc.boolean(), { minLength: 24, maxLength: 24 }), fc.constantFrom(undefined, 'dc1', 'dc2'), (w, pick, scope) => {
+        const ctx: PlanContext = scope === undefined ? w.ctx : { ...w.ctx, site: scope };
+        const full = plan(w.desired, w.observed, ctx);
+        const hosts = w.desired.hosts.filter((_, i) => pick[i]);
+        const names = new Set(hosts.map((h) => h.metadata.name));
+        const inScope = (h: string, site: string | undefined) => names.has(h) && (scope === undefined || site === scope);
+        // The provider may answer with more than was asked (orphans, other hosts): the focused plan ignores them.
+        const focused = plan(w.desired, w.observed, { ...ctx, hosts });
+        const fullActions = full.actions.filter((a) => inScope(a.host, a.site));
+        const started = new Set(fullActions.map((a) => a.id));
+        for (const a of focused.actions) expect(started.has(a.id), `focused action ${a.id} is not in the full plan`).toBe(true);
+        const decided = new Set([...focused.actions, ...(focused.deferred ?? [])].map((a) => a.id));
+        for (const a of fullActions) expect(decided.has(a.id), `full action ${a.id} is neither started nor deferred`).toBe(true);
+        for (const a of focused.deferred ?? []) {
+          expect(a.disruptive).toBe(true);
+          const counting = w.desired.policies.filter(
+            (p) => (p.spec.maxUnavailable !== undefined || p.spec.rollout !== undefined) && matchesSelector(p.spec.selector, hosts.find((h) => h.metadata.name === a.host)!),
+          );
+          expect(counting.length, `deferred ${a.id} without a counting policy`).toBeGreaterThan(0);
+        }
+        expect(focused.waits).toEqual(full.waits.filter((x) => inScope(x.host, x.site)));
+        expect(focused.orphans).toEqual([]);
+        // Observing only the focused hosts gives the same focused plan.
+        const alone = { ...w.observed, hosts: w.observed.hosts.filter((o) => names.has(o.name)) };
+        expect(plan(w.desired, alone, { ...ctx, hosts })).toEqual(focused);
+      }),
+      { numRuns: RUNS },
+    );
+  });
 });
