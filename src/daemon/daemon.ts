@@ -352,7 +352,7 @@ export class Daemon implements DaemonView {
     const observed: ObservedHost[] = [];
     for (const [site, hosts] of bySite) {
       // A provider may answer with more machines than asked for (orphans): the focused plan looks only at its hosts.
-      for (const o of await this.#provisionerFor(site).observe(hosts, { signal }))
+      for (const o of await this.#provisionerFor(site).observe(hosts, { signal, only: true }))
         if (targets.has(o.name)) observed.push(o.site === undefined ? { ...o, site: site.metadata.name } : o);
     }
     const hosts = [...targets.values()].map((d) => d.host);

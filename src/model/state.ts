@@ -202,9 +202,15 @@ export type Outcome = { message: string; observed?: ObservedHost };
  */
 export interface Provisioner {
   readonly kind: string;
-  observe(hosts: readonly DesiredHost[], opts?: CallOptions): Promise<ObservedHost[]>;
+  observe(hosts: readonly DesiredHost[], opts?: ObserveOptions): Promise<ObservedHost[]>;
   perform(action: Action, target: DesiredHost, opts?: PerformOptions): Promise<Outcome>;
 }
+
+/**
+ * `only`: the caller wants these hosts and nothing else (a daemon's focused pass on the hosts a commit changed): no
+ * orphans are needed, so a provider may ask its backend for just these machines.
+ */
+export type ObserveOptions = CallOptions & { only?: boolean };
 
 /** `deadlineMs`: when to give up verifying; `pass`: the daemon pass that dispatched the action, for log lines. */
 export type PerformOptions = CallOptions & { deadlineMs?: number; pass?: string };

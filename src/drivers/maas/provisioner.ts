@@ -11,6 +11,7 @@ import {
   type Action,
   type ActionKind,
   type CallOptions,
+  type ObserveOptions,
   type DesiredHost,
   GoughError,
   type Host,
@@ -154,6 +155,9 @@ export function mapObserved(
   ];
 }
 
+/** A focused observation of more hosts than this lists every machine (keeps the query string short). */
+const MAX_FILTERED_HOSTS = 32;
+
 const TRANSIENT = new Set(['busy', 'unreachable', 'timeout', 'bad-response']);
 
 type Verdict = 'done' | 'wait' | { fail: string };
@@ -198,10 +202,12 @@ export class MaasProvisioner implements Provisioner {
   /**
    * One `GET machines/`, mapped by MAC. Never changes anything. Not filtered by the site's zone/pool on the server:
    * a host's machine is found even when someone moved it out of the pool (else Gough would try to register it
-   * again); only orphans are limited to the site's zone/pool.
+   * again); only orphans are limited to the site's zone/pool. With `only` (a focused pass, a few hosts) the list is
+   * filtered by the hosts' MACs (`mac_address`, repeated), so MAAS answers with their machines, not the fleet's.
    */
-  async observe(hosts: readonly DesiredHost[], opts: CallOptions = {}): Promise<ObservedHost[]> {
-    const machines = await this.#client.listMachines({}, this.#callOpts(opts));
+  async observe(hosts: readonly DesiredHost[], opts: ObserveOptions = {}): Promise<ObservedHost[]> {
+    const macs = opts.only === true && hosts.length <= MAX_FILTERED_HOSTS ? hosts.flatMap((d) => macsOf(d.host)) : [];
+    const machines = await this.#client.listMachines(macs.length > 0 ? { mac_address: macs } : {}, this.#callOpts(opts));
     const maas = this.#site.spec.maas;
     return mapObserved(
       hosts.map((d) => d.host),

@@ -316,7 +316,8 @@ export class EmulatorServer {
     const opKey = op ?? (segs.length >= 2 ? ({ GET: 'read', PUT: 'update', DELETE: 'delete' }[method] ?? 'read') : method === 'POST' ? 'create' : 'list');
     const f = world.faults;
     let latency = (f.latencyMs ?? 0) + (f.ops?.[opKey]?.latencyMs ?? 0);
-    if (opKey === 'list' && collection === 'machines') latency += (f.listLatencyPerMachineMs ?? 0) * world.size;
+    // Per machine in the answer: a list filtered by hostname or MAC is quick, as at MAAS.
+    if (opKey === 'list' && collection === 'machines' && f.listLatencyPerMachineMs) latency += f.listLatencyPerMachineMs * world.list(params).length;
     if (op === 'query_power_state') latency += f.queryPowerLatencyMs ?? 0;
     await sleep(latency);
     if (caller && caller.admin === false && (ADMIN_OPS.has(opKey) || (collection === 'tags' && method !== 'GET'))) {

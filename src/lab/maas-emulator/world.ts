@@ -64,7 +64,7 @@ export type FaultConfig = {
   ops?: Record<string, OpFault>;
   /** Latency added to every API request. */
   latencyMs?: number;
-  /** Extra latency per machine on `GET machines/` (MAAS lists get slow at scale). */
+  /** Extra latency per machine listed by `GET machines/` (MAAS lists get slow at scale; filtered lists do not). */
   listLatencyPerMachineMs?: number;
   /** Latency of `query_power_state` (real MAAS waits on the BMC, up to 60 s). */
   queryPowerLatencyMs?: number;

@@ -232,6 +232,24 @@ describe('MAAS at scale (emulator over HTTP)', () => {
     }
     expect(byName.get('stray-01')).toMatchObject({ lifecycle: 'deployed', site: 'dc1' });
   });
+
+  it('observing only a few hosts (a focused pass) asks MAAS for their machines by MAC, and finds the same', async () => {
+    const s = site(emu.url);
+    const p = new MaasProvisioner({ client: new MaasClient({ url: emu.url, apiKey: emu.apiKey }), site: s });
+    const few = [hosts[3]!, hosts[7]!, hosts[500]!].map((h) => desired(h, s));
+    const full = await p.observe(hosts.map((h) => desired(h, s)));
+    emu.clearLog();
+    const focused = await p.observe(few, { only: true });
+    const [req] = emu.requestLog();
+    expect(emu.requestLog()).toHaveLength(1);
+    expect(`${req!.method} ${req!.path}`).toBe('GET /MAAS/api/2.0/machines/');
+    // Filtered at MAAS: 3 machines listed, not 1,001 (the emulator's list latency is 0.1 ms per machine listed).
+    expect(req!.ms).toBeLessThan(50);
+    const want = new Set(few.map((d) => d.host.metadata.name));
+    expect(focused).toEqual(full.filter((o) => want.has(o.name)));
+    // Without `only` the same hosts come with every other machine, as orphans.
+    expect((await p.observe(few)).length).toBe(1001);
+  });
 });
 
 describe('the request log, read from outside the emulator', () => {
