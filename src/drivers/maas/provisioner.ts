@@ -10,7 +10,6 @@ import type { Logger } from 'pino';
 import {
   type Action,
   type ActionKind,
-  type CallOptions,
   type ObserveOptions,
   type DesiredHost,
   GoughError,
