@@ -99,6 +99,19 @@ describe('git source (git http-backend)', () => {
     await expect(src.reader(c, { maxBytes: 2 }).read('a.yaml')).rejects.toMatchObject({ code: 'yaml-limit' });
   });
 
+  it('lists in path order where the byte order of Git differs (names beyond U+FFFF) and reads every file it lists', async () => {
+    // Git orders tree entries by UTF-8 bytes; paths compare by UTF-16 code units: "\u{1F600}" sorts before "\uFF21".
+    const names = ['hosts/a.yaml', 'hosts/\uFF21.yaml', 'hosts/\u{1F600}.yaml', 'hosts/z/\uFF21.yaml', 'hosts/z/\u{1F600}.yaml', 'i.yaml'];
+    const w = work().write(Object.fromEntries(names.map((n, i) => [n, `n: ${i}\n`])));
+    const c = w.commit('names');
+    const src = await GitSource.open({ path: w.dir, branch: 'main' });
+    const r = src.reader(c);
+    const listed = (await r.list()).map((f) => f.path);
+    expect(listed).toEqual([...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    for (const n of names) expect(new TextDecoder().decode(await r.read(n))).toBe(`n: ${names.indexOf(n)}\n`);
+    await expect(r.read('hosts/b.yaml')).rejects.toMatchObject({ code: 'file-read' });
+  });
+
   it('keeps parsed documents by blob id across reopen', () => {
     const path = join(state, 'cache', 'parse-cache.sqlite');
     const c1 = new DiskParseCache<{ docs: number[] }>(path, { version: 'test-1' });
