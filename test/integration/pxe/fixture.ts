@@ -1,4 +1,5 @@
 /** Sites, hosts and a harness that runs Gough's PXE services in a server namespace (via the build in dist/). */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,5 +109,39 @@ export async function servePxe(
         .split('\n')
         .filter((l) => l.startsWith('EVENT '))
         .map((l) => JSON.parse(l.slice(6))),
+  };
+}
+
+/** A TFTP server (`tftp-child.mjs`: the build, 127.0.0.1, an ephemeral port) serving `files` on `workers` threads. */
+export type TftpChild = { child: ChildProcess; port: number; workers: number; output(): string; events(): Record<string, unknown>[] };
+
+/** Starts one; the caller kills `child` (it is also pushed onto `children`). */
+export async function startTftpChild(files: string, workers: number, children: ChildProcess[]): Promise<TftpChild> {
+  const child = spawn(process.execPath, [join(ROOT, 'test/integration/pxe/tftp-child.mjs'), files, String(workers)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d;
+  });
+  const ready = await waitFor('the TFTP server to listen', 10_000, () => {
+    if (child.exitCode !== null) throw new Error(`TFTP child exited: ${out}`);
+    return /^READY (.*)$/m.exec(out)?.[1];
+  });
+  const { port, workers: running } = JSON.parse(ready) as { port: number; workers: number };
+  return {
+    child,
+    port,
+    workers: running,
+    output: () => out,
+    events: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('EVENT '))
+        .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>),
   };
 }

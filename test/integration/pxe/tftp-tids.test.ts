@@ -3,7 +3,7 @@
  * and on its own thread) against raw UDP clients that do what real clients and strays on a network do: interleave, send
  * from the wrong port, reuse a port for a new request and refuse the old transfer's packets with ERROR 5.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { type Socket, createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TftpPacket, decodeTftp, encodeTftp } from '../../../src/drivers/pxe/index.js';
 import { waitFor } from '../../support/netns.js';
-import { ROOT, requireBuild } from './fixture.js';
+import { type TftpChild, requireBuild, startTftpChild } from './fixture.js';
 
-const CHILD = join(ROOT, 'test/integration/pxe/tftp-child.mjs');
 const W = mkdtempSync(join(tmpdir(), 'gough-tftp-tids-'));
 const FILES = join(W, 'root');
 const BIG = randomBytes(300 * 1024 + 5);
@@ -22,33 +21,7 @@ const SMALL = Buffer.from('a small file\n');
 const children: ChildProcess[] = [];
 const clients: Socket[] = [];
 
-type Server = { child: ChildProcess; port: number; events(): Record<string, unknown>[] };
-
-async function startServer(workers: number): Promise<Server> {
-  const child = spawn(process.execPath, [CHILD, FILES, String(workers)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d;
-  });
-  const ready = await waitFor('the TFTP server to listen', 10_000, () => {
-    if (child.exitCode !== null) throw new Error(`TFTP child exited: ${out}`);
-    return /^READY (.*)$/m.exec(out)?.[1];
-  });
-  const { port } = JSON.parse(ready) as { port: number };
-  return {
-    child,
-    port,
-    events: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('EVENT '))
-        .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>),
-  };
-}
+const startServer = (workers: number): Promise<TftpChild> => startTftpChild(FILES, workers, children);
 
 /** A bare UDP client on 127.0.0.1: every datagram it gets, decoded, with the port it came from. */
 class RawClient {
@@ -152,7 +125,7 @@ describe('Gough TFTP transfer IDs: strays, clients on one address, a port reused
 
   for (const workers of [1, 0]) {
     describe(`workers: ${workers}`, () => {
-      let s: Server;
+      let s: TftpChild;
       beforeAll(async () => {
         s = await startServer(workers);
       });

@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTftp } from '../../../src/drivers/pxe/index.js';
 import { waitFor } from '../../support/netns.js';
-import { ROOT, requireBuild } from './fixture.js';
+import { type TftpChild, requireBuild, startTftpChild } from './fixture.js';
 
-const CHILD = join(ROOT, 'test/integration/pxe/tftp-child.mjs');
 const W = mkdtempSync(join(tmpdir(), 'gough-tftp-workers-'));
 const FILES = join(W, 'root');
 const OUT = join(W, 'out');
@@ -21,35 +20,7 @@ const BIG = randomBytes(700 * 1024 + 17);
 const TEXT = 'one\ntwo\r\nthree\n';
 const children: ChildProcess[] = [];
 
-type Server = { child: ChildProcess; port: number; workers: number; output(): string; events(): Record<string, unknown>[] };
-
-async function startServer(workers: number): Promise<Server> {
-  const child = spawn(process.execPath, [CHILD, FILES, String(workers)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d;
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d;
-  });
-  const ready = await waitFor('the TFTP server to listen', 10_000, () => {
-    if (child.exitCode !== null) throw new Error(`TFTP child exited: ${out}`);
-    return /^READY (.*)$/m.exec(out)?.[1];
-  });
-  const { port, workers: running } = JSON.parse(ready) as { port: number; workers: number };
-  return {
-    child,
-    port,
-    workers: running,
-    output: () => out,
-    events: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('EVENT '))
-        .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>),
-  };
-}
+const startServer = (workers: number): Promise<TftpChild> => startTftpChild(FILES, workers, children);
 
 function atftp(port: number, remote: string, local: string, options: string[]): Promise<number> {
   return new Promise((resolve) => {
@@ -66,7 +37,7 @@ const exited = (c: ChildProcess) =>
   c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once('exit', () => r()));
 
 /** Twelve concurrent fetches with a mix of options; every file must arrive byte-identical with one event each. */
-async function storm(s: Server): Promise<void> {
+async function storm(s: TftpChild): Promise<void> {
   const options = [[], ['blksize 1428'], ['blksize 1468', 'windowsize 8', 'tsize 0'], ['blksize 512', 'timeout 2']];
   const codes = await Promise.all(
     Array.from({ length: 12 }, (_, i) => atftp(s.port, 'big.bin', `w${s.workers}-${i}.bin`, options[i % 4] ?? [])),
