@@ -16,6 +16,7 @@ import type {
   DesiredState,
   Diagnostic,
   Host,
+  InFlight,
   ObservedHost,
   Plan,
   PlanSummary,
@@ -349,6 +350,7 @@ export class Daemon implements DaemonView {
       else bySite.set(site, [dh]);
     }
     if (targets.size === 0) return undefined;
+    const flying = this.executor.inFlight();
     const observed: ObservedHost[] = [];
     for (const [site, hosts] of bySite) {
       // A provider may answer with more machines than asked for (orphans): the focused plan looks only at its hosts.
@@ -356,7 +358,8 @@ export class Daemon implements DaemonView {
         if (targets.has(o.name)) observed.push(o.site === undefined ? { ...o, site: site.metadata.name } : o);
     }
     const hosts = [...targets.values()].map((d) => d.host);
-    const ctx = { now: this.#iso(), approvals: [], inFlight: this.executor.inFlight(), failed: this.#journal.failed(desired.revision), hosts };
+    const inFlight = inFlightAcross(flying, this.executor.inFlight());
+    const ctx = { now: this.#iso(), approvals: [], inFlight, failed: this.#journal.failed(desired.revision), hosts };
     const observedState = { observedAt: ctx.now, hosts: observed };
     const actions: Action[] = [];
     let deferred = 0;
@@ -434,6 +437,7 @@ export class Daemon implements DaemonView {
         list.push(dh);
         targets.set(h.metadata.name, dh);
       }
+      const flying = this.executor.inFlight();
       const observed: ObservedHost[] = [];
       for (const site of sites) {
         const siteName = site.metadata.name;
@@ -451,7 +455,7 @@ export class Daemon implements DaemonView {
       }
 
       const failed = this.#journal.failed(desired.revision);
-      const inFlight = this.executor.inFlight();
+      const inFlight = inFlightAcross(flying, this.executor.inFlight());
       const observedState = { observedAt: this.#iso(), hosts: observed };
       const plans: Plan[] = sites.map((s) =>
         computePlan(desired, observedState, { now: this.#iso(), approvals: [], inFlight, failed, site: s.metadata.name }),
@@ -570,6 +574,16 @@ export class Daemon implements DaemonView {
   get invalidDiagnostics(): Diagnostic[] | undefined {
     return this.#snapshot.invalidRevision?.diagnostics;
   }
+}
+
+/**
+ * What the plan must wait on: work in flight when the observation started or after it. An action that ended while
+ * the hosts were being listed may not show in that list (it was answered just before); planning from it would
+ * issue the action again. It is waited on instead, and the pass its end asks for sees it done.
+ */
+function inFlightAcross(before: readonly InFlight[], after: readonly InFlight[]): InFlight[] {
+  const now = new Set(after.map((f) => f.actionId));
+  return [...after, ...before.filter((f) => !now.has(f.actionId))];
 }
 
 function sameFiles(a: ReadonlyMap<string, string> | undefined, b: ReadonlyMap<string, string>): boolean {

@@ -21,8 +21,26 @@ class RecordingFleet implements Provisioner {
   readonly calls: string[] = [];
   readonly power = new Map<string, 'on' | 'off'>();
   readonly lifecycle = new Map<string, ObservedHost['lifecycle']>();
+  /**
+   * When set, a power action ends only when a list of its host is taken, and that list still shows the host as it
+   * was (MAAS answered the list just before the action's own check saw it done).
+   */
+  lag = false;
+  readonly #pending = new Map<string, () => void>();
   async observe(hosts: readonly DesiredHost[]): Promise<ObservedHost[]> {
     this.calls.push(`observe ${hosts.length === 1 ? hosts[0]!.host.metadata.name : `${hosts.length} hosts`}`);
+    const list = this.#list(hosts);
+    const ending = hosts.flatMap((h) => {
+      const end = this.#pending.get(h.host.metadata.name);
+      this.#pending.delete(h.host.metadata.name);
+      return end ? [end] : [];
+    });
+    for (const end of ending) end();
+    // The executor records the ends before this (older) list reaches the daemon.
+    if (ending.length > 0) await new Promise((r) => setImmediate(r));
+    return list;
+  }
+  #list(hosts: readonly DesiredHost[]): ObservedHost[] {
     return hosts.map((h) => ({
       name: h.host.metadata.name,
       site: h.host.spec.site,
@@ -35,7 +53,17 @@ class RecordingFleet implements Provisioner {
   }
   async perform(action: Action): Promise<Outcome> {
     this.calls.push(`${action.kind} ${action.host}`);
-    if (action.kind === 'power-off' || action.kind === 'power-on') this.power.set(action.host, action.power!);
+    const effect = () => {
+      if (action.kind === 'power-off' || action.kind === 'power-on') this.power.set(action.host, action.power!);
+    };
+    if (this.lag) {
+      await new Promise<void>((r) => {
+        this.#pending.set(action.host, () => {
+          effect();
+          r();
+        });
+      });
+    } else effect();
     return { message: 'done' };
   }
 }
@@ -161,5 +189,18 @@ describe('focused pass', () => {
     expect(d.executor.orphanCount).toBe(0);
     powerOff('h000009');
     expect((await pass(d)).slice(0, 2)).toEqual(['observe h000009', 'power-off h000009']);
+  });
+
+  it('an action that ends while the fleet is observed is not issued again on that older observation', async () => {
+    world.lag = true;
+    try {
+      powerOff('h000005');
+      const calls = await pass(d);
+      expect(calls.slice(0, 2)).toEqual(['observe h000005', 'power-off h000005']);
+      expect(calls.filter((c) => c === 'power-off h000005')).toHaveLength(1);
+      expect(world.power.get('h000005')).toBe('off');
+    } finally {
+      world.lag = false;
+    }
   });
 });
