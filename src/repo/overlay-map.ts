@@ -5,7 +5,7 @@
  *
  * The copy is a base map shared with the original plus the changes on top. Once the changes pass an eighth of the
  * base they are folded into a new base (a full copy), so a long run of patches costs O(1) amortised per change and
- * lookups stay two map probes. Iteration order is a Map's: a key set again keeps its place, a deleted key is gone,
+ * a lookup is two map probes at most. Values must not be `undefined`. Iteration order is a Map's: a key set again keeps its place, a deleted key is gone,
  * a new key (or one deleted and set again) comes last. Not serializable by `v8.serialize` (a class with private
  * state): `plainMap` gives a Map for storage.
  */
@@ -14,35 +14,45 @@ const GONE: unique symbol = Symbol('gone');
 
 class OverlayMap<K, V> implements ReadonlyMap<K, V> {
   readonly #base: ReadonlyMap<K, V>;
-  /** Keys of the base set to another value, or deleted (GONE). */
+  /** Every change: a key's value, or GONE. A lookup is two probes at most (values are never undefined here). */
   readonly #over: Map<K, V | typeof GONE>;
-  /** Keys not in the base (or deleted from it and set again), in the order they were set. */
-  readonly #tail: Map<K, V>;
+  /** Keys set that iterate last: not in the base, or deleted from it and set again (in the order they were set). */
+  readonly #tail: Set<K>;
   readonly #size: number;
 
-  constructor(base: ReadonlyMap<K, V>, over: Map<K, V | typeof GONE>, tail: Map<K, V>) {
+  constructor(base: ReadonlyMap<K, V>, over: Map<K, V | typeof GONE>, tail: Set<K>) {
     this.#base = base;
     this.#over = over;
     this.#tail = tail;
-    let gone = 0;
-    for (const v of over.values()) if (v === GONE) gone++;
-    this.#size = base.size - gone + tail.size;
+    let size = base.size;
+    for (const [k, v] of over) {
+      if (v === GONE) size--;
+      else if (tail.has(k) && !base.has(k)) size++;
+    }
+    this.#size = size;
   }
 
   static patch<K, V>(from: ReadonlyMap<K, V>, deletes: Iterable<K>, sets: Iterable<readonly [K, V]>): ReadonlyMap<K, V> {
     const prev = from instanceof OverlayMap ? (from as OverlayMap<K, V>) : undefined;
     const base = prev ? prev.#base : from;
     const over = prev ? new Map(prev.#over) : new Map<K, V | typeof GONE>();
-    const tail = prev ? new Map(prev.#tail) : new Map<K, V>();
+    const tail = prev ? new Set(prev.#tail) : new Set<K>();
     for (const k of deletes) {
-      if (tail.delete(k)) continue;
-      if (base.has(k) && over.get(k) !== GONE) over.set(k, GONE);
+      if (tail.delete(k)) {
+        // Set after the base (or not in it at all): gone again.
+        if (base.has(k)) over.set(k, GONE);
+        else over.delete(k);
+      } else if (base.has(k)) over.set(k, GONE);
     }
     for (const [k, v] of sets) {
-      if (tail.has(k) || !base.has(k) || over.get(k) === GONE) tail.set(k, v);
-      else over.set(k, v);
+      const o = over.get(k);
+      if (!tail.has(k) && (!base.has(k) || o === GONE)) {
+        // New, or deleted and set again: it moves to the end, as in a Map.
+        tail.add(k);
+      }
+      over.set(k, v);
     }
-    if (over.size + tail.size > 16 + (base.size >> 3)) return new Map(new OverlayMap(base, over, tail));
+    if (over.size > 16 + (base.size >> 3)) return new Map(new OverlayMap(base, over, tail));
     return new OverlayMap(base, over, tail);
   }
 
@@ -51,28 +61,28 @@ class OverlayMap<K, V> implements ReadonlyMap<K, V> {
   }
 
   get(key: K): V | undefined {
-    if (this.#tail.size > 0 && this.#tail.has(key)) return this.#tail.get(key);
-    if (this.#over.size === 0) return this.#base.get(key);
     const o = this.#over.get(key);
-    if (o === GONE) return undefined;
-    if (o !== undefined || this.#over.has(key)) return o as V;
-    return this.#base.get(key);
+    if (o === undefined) return this.#base.get(key);
+    return o === GONE ? undefined : o;
   }
 
   has(key: K): boolean {
-    if (this.#tail.has(key)) return true;
     const o = this.#over.get(key);
-    if (o === GONE) return false;
-    return this.#over.has(key) || this.#base.has(key);
+    if (o === undefined) return this.#base.has(key);
+    return o !== GONE;
   }
 
   *entries(): MapIterator<[K, V]> {
     for (const [k, v] of this.#base) {
+      if (this.#tail.has(k)) continue;
       const o = this.#over.get(k);
       if (o === GONE) continue;
-      yield [k, o !== undefined || this.#over.has(k) ? (o as V) : v];
+      yield [k, o === undefined ? v : o];
     }
-    yield* this.#tail;
+    for (const k of this.#tail) {
+      const o = this.#over.get(k);
+      if (o !== undefined && o !== GONE) yield [k, o];
+    }
   }
 
   *keys(): MapIterator<K> {
