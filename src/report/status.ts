@@ -62,7 +62,14 @@ export function computeStatusDocs(input: StatusInput): StatusDoc[] {
     ].join('\u0003');
     const prev = input.previous.get(name);
     const was = prev && inputsOf.get(prev);
-    if (was && was.host === h && was.revision === desired.revision && was.facts === facts && prev!.site === site) return prev!;
+    if (was && was.host === h && was.facts === facts && prev!.site === site) {
+      if (was.revision === desired.revision) return prev!;
+      // A new revision that left this host as it was: the same document but for the revision it names (its parts,
+      // which no one mutates, are shared; a 10,000-host commit would otherwise rebuild every document).
+      const doc: StatusDoc = { ...prev!, desiredRevision: desired.revision };
+      inputsOf.set(doc, { host: h, revision: desired.revision, facts });
+      return doc;
+    }
     const doc = statusDoc({ h, specHash, obs, action, wait, block, last, prev }, input);
     inputsOf.set(doc, { host: h, revision: desired.revision, facts });
     return doc;

@@ -88,10 +88,14 @@ describe('status documents', () => {
     const same = got.map((d, i) => d === first[i]);
     expect(same).toEqual([false, true, true, false]); // a: new last action; d: power changed
     expect(got[3]!.observed.power).toBe('on');
-    // A new desired revision makes every document new.
-    const moved = computeStatusDocs({ ...input(new Map(got.map((d) => [d.host, d]))), desired: { ...desired, revision: 'f'.repeat(40) } });
+    // A new desired revision makes every document new (each names it), equal to one computed afresh.
+    const next = { ...desired, revision: 'f'.repeat(40) };
+    const moved = computeStatusDocs({ ...input(new Map(got.map((d) => [d.host, d]))), desired: next });
     expect(moved.some((d, i) => d === got[i])).toBe(false);
     expect(moved.every((d) => d.desiredRevision === 'f'.repeat(40))).toBe(true);
+    const movedFresh = computeStatusDocs({ ...input(new Map(got.map((d) => [d.host, structuredClone(d)]))), desired: next });
+    expect(moved).toEqual(movedFresh);
+    expect(statusFiles('dc1', next.revision, moved)).toEqual(statusFiles('dc1', next.revision, movedFresh));
   });
 
   it('renders a summary table and a commit message with counts and the revision', () => {
