@@ -5,7 +5,9 @@
  * the bench moves the branch as git does (`main.lock` renamed over the loose ref `main`, what `git push` and
  * `git commit` do last) and the clock starts at that rename. The repository is local (the
  * webhook figure has no network fetch in it); the provisioner answers from memory (the fleet converged), so the
- * figures are the daemon's own: resolve, load (parse cache warm), observe, plan, dispatch.
+ * figures are the daemon's own: resolve, load (parse cache warm), observe, plan, dispatch. Each push edits one host,
+ * so its first action comes from the focused pass; a last series runs under a fleet-wide `maxUnavailable` policy,
+ * where the full plan decides (it counts every host), which is not flat by nature.
  */
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,6 +48,14 @@ class MemoryWorld implements Provisioner {
 }
 
 const SECRET = 'bench-webhook-secret';
+const COUNTING_POLICY = `apiVersion: gough.dev/v1
+kind: Policy
+metadata:
+  name: fleet
+spec:
+  selector: {}
+  maxUnavailable: 10%
+`;
 /** Pushes per trigger and fleet size; the first WARM_UP are reported only as "first push after the start". */
 const PUSHES = 10;
 const WARM_UP = 3;
@@ -141,6 +151,18 @@ async function measureFleet(hosts: number, print: (l: string) => void): Promise<
     const hooked = await pushes(d, world, prepareCommit, hook);
     print(`(${hosts} hosts, webhook, every push in order, ms: ${hooked.map((x) => x.toFixed(0)).join(' ')})`);
     rows.push(...latencyRows(hosts, 'webhook', hooked));
+
+    // A policy that counts hosts (maxUnavailable over the whole fleet): a power-off is then decided by the full
+    // plan, which needs every host's observation, not by the focused pass (see docs/daemon.md).
+    writeFileSync(join(dir, 'policy-fleet.yaml'), COUNTING_POLICY);
+    await gitAsync(dir, ['add', 'policy-fleet.yaml']);
+    await gitAsync(dir, ['commit', '-q', '-m', 'fleet: at most 10% unavailable']);
+    await d.runPass('policy');
+    await d.settled();
+    await d.drain();
+    const counted = await pushes(d, world, prepareCommit, hook);
+    print(`(${hosts} hosts, webhook, a maxUnavailable policy, every push in order, ms: ${counted.map((x) => x.toFixed(0)).join(' ')})`);
+    rows.push(...latencyRows(hosts, 'webhook, under a maxUnavailable policy', counted).slice(1));
     await d.stop(1000);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -194,7 +216,7 @@ function median(xs: number[]): number {
 
 export const benchmark: Benchmark = {
   name: 'daemon',
-  title: 'Daemon loop: commit → first action (watch, webhook), RSS idle',
+  title: 'Daemon loop: commit → first action (watch, webhook, under a counting policy), RSS idle',
   async run(print) {
     const rows: (string | number)[][] = [];
     // GOUGH_BENCH_DAEMON_SIZES=1000 measures one size (10,000 hosts adds about a minute: its cold first pass).
