@@ -18,6 +18,7 @@ import type {
   Host,
   InFlight,
   ObservedHost,
+  ObserveOptions,
   Plan,
   PlanSummary,
   Provisioner,
@@ -336,34 +337,19 @@ export class Daemon implements DaemonView {
     log: Logger,
   ): Promise<DispatchResult | undefined> {
     if (!this.#recovered || this.executor.orphanCount > 0) return undefined;
-    const siteOf = new Map(sites.map((site) => [site.metadata.name, site]));
-    const targets = new Map<string, DesiredHost>();
-    const bySite = new Map<Site, DesiredHost[]>();
-    for (const host of changed) {
-      const site = siteOf.get(host.spec.site);
-      const rendered = desired.rendered.get(host.metadata.name);
-      if (site === undefined || rendered === undefined) continue;
-      const dh: DesiredHost = { host, site, revision: desired.revision, rendered };
-      targets.set(host.metadata.name, dh);
-      const list = bySite.get(site);
-      if (list) list.push(dh);
-      else bySite.set(site, [dh]);
-    }
+    const { targets, bySite } = groupBySite(desired, sites, changed);
     if (targets.size === 0) return undefined;
     const flying = this.executor.inFlight();
-    const observed: ObservedHost[] = [];
-    for (const [site, hosts] of bySite) {
-      // A provider may answer with more machines than asked for (orphans): the focused plan looks only at its hosts.
-      for (const o of await this.#provisionerFor(site).observe(hosts, { signal, only: true }))
-        if (targets.has(o.name)) observed.push(o.site === undefined ? { ...o, site: site.metadata.name } : o);
-    }
-    const hosts = [...targets.values()].map((d) => d.host);
+    // Only sites with changed hosts; a provider may answer with more machines than asked for (orphans): the focused
+    // plan looks only at its hosts.
+    const observed = (await this.#observe(bySite, { signal, only: true })).filter((o) => targets.has(o.name));
     const inFlight = inFlightAcross(flying, this.executor.inFlight());
-    const ctx = { now: this.#iso(), approvals: [], inFlight, failed: this.#journal.failed(desired.revision), hosts };
+    const ctx = { now: this.#iso(), approvals: [], inFlight, failed: this.#journal.failed(desired.revision), hosts: [...targets.values()].map((d) => d.host) };
     const observedState = { observedAt: ctx.now, hosts: observed };
     const actions: Action[] = [];
     let deferred = 0;
-    for (const site of bySite.keys()) {
+    for (const [site, hosts] of bySite) {
+      if (hosts.length === 0) continue;
       const p = computePlan(desired, observedState, { ...ctx, site: site.metadata.name });
       actions.push(...p.actions);
       deferred += p.deferred?.length ?? 0;
@@ -373,6 +359,16 @@ export class Daemon implements DaemonView {
     // Let the started actions reach their providers before the full pass (linear in the fleet) takes the thread.
     if (res.started.length > 0) await setImmediate();
     return res;
+  }
+
+  /** Each site's provider asked about its hosts (sites without hosts too, unless `only`); each answer names its site. */
+  async #observe(bySite: ReadonlyMap<Site, readonly DesiredHost[]>, opts: ObserveOptions): Promise<ObservedHost[]> {
+    const observed: ObservedHost[] = [];
+    for (const [site, hosts] of bySite) {
+      if (opts.only === true && hosts.length === 0) continue;
+      for (const o of await this.#provisionerFor(site).observe(hosts, opts)) observed.push(o.site === undefined ? { ...o, site: site.metadata.name } : o);
+    }
+    return observed;
   }
 
   #servedSites(desired: DesiredState): Site[] {
@@ -426,25 +422,10 @@ export class Daemon implements DaemonView {
       this.#snapshot.sites = sites.map((s) => s.metadata.name);
       const focused =
         changed !== undefined && opts.dispatch !== false ? await this.#focusedPass(desired, sites, changed, pass, signal, log) : undefined;
-      const targets = new Map<string, DesiredHost>();
-      const bySite = new Map<string, DesiredHost[]>(sites.map((site) => [site.metadata.name, []]));
-      const siteOf = new Map(sites.map((site) => [site.metadata.name, site]));
-      for (const h of desired.hosts) {
-        const list = bySite.get(h.spec.site);
-        const rendered = desired.rendered.get(h.metadata.name);
-        if (list === undefined || rendered === undefined) continue;
-        const dh: DesiredHost = { host: h, site: siteOf.get(h.spec.site)!, revision: desired.revision, rendered };
-        list.push(dh);
-        targets.set(h.metadata.name, dh);
-      }
+      const { targets, bySite } = groupBySite(desired, sites, desired.hosts);
       const flying = this.executor.inFlight();
-      const observed: ObservedHost[] = [];
-      for (const site of sites) {
-        const siteName = site.metadata.name;
-        const hosts = bySite.get(siteName)!;
-        const obs = await this.#provisionerFor(site).observe(hosts, { signal });
-        for (const o of obs) observed.push(o.site === undefined ? { ...o, site: siteName } : o);
-      }
+      // Every served site, even one without hosts (its machines are then all orphans, to be reported).
+      const observed = await this.#observe(bySite, { signal });
       const observedByName = new Map(observed.map((o) => [o.name, o]));
 
       // Open journal entries are reconciled with this observation before anything new is dispatched.
@@ -574,6 +555,29 @@ export class Daemon implements DaemonView {
   get invalidDiagnostics(): Diagnostic[] | undefined {
     return this.#snapshot.invalidRevision?.diagnostics;
   }
+}
+
+/**
+ * `hosts` that belong to a served site and rendered, as dispatch targets by name and per site (every served site has
+ * an entry, in `sites` order).
+ */
+function groupBySite(
+  desired: DesiredState,
+  sites: readonly Site[],
+  hosts: readonly Host[],
+): { targets: Map<string, DesiredHost>; bySite: Map<Site, DesiredHost[]> } {
+  const siteOf = new Map(sites.map((site) => [site.metadata.name, site]));
+  const targets = new Map<string, DesiredHost>();
+  const bySite = new Map<Site, DesiredHost[]>(sites.map((site) => [site, []]));
+  for (const host of hosts) {
+    const site = siteOf.get(host.spec.site);
+    const rendered = desired.rendered.get(host.metadata.name);
+    if (site === undefined || rendered === undefined) continue;
+    const dh: DesiredHost = { host, site, revision: desired.revision, rendered };
+    bySite.get(site)!.push(dh);
+    targets.set(host.metadata.name, dh);
+  }
+  return { targets, bySite };
 }
 
 /**

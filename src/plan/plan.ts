@@ -131,10 +131,14 @@ type DesiredIndex = {
  */
 const indexes = new WeakMap<DesiredState, DesiredIndex>();
 
+/** Plan order: by name, then site. */
+function byName(a: Host, b: Host): number {
+  return compareStrings(a.metadata.name, b.metadata.name) || compareStrings(a.spec.site, b.spec.site);
+}
+
 function indexOf(desired: DesiredState): DesiredIndex {
   let idx = indexes.get(desired);
   if (idx !== undefined) return idx;
-  const byName = (a: Host, b: Host): number => compareStrings(a.metadata.name, b.metadata.name) || compareStrings(a.spec.site, b.spec.site);
   const all = [...desired.hosts];
   let sorted = true;
   for (let i = 1; i < all.length && sorted; i++) if (byName(all[i - 1]!, all[i]!) > 0) sorted = false;
@@ -164,7 +168,7 @@ function scoped(desired: DesiredState, scope: string | undefined): Inputs {
 /** A focused plan's hosts (of one site, when scoped), in plan order; costs what they number, not the fleet. */
 function focusOf(desired: DesiredState, only: readonly Host[], scope: string | undefined): Inputs {
   const hosts = only.filter((h) => scope === undefined || h.spec.site === scope);
-  hosts.sort((a, b) => compareStrings(a.metadata.name, b.metadata.name) || compareStrings(a.spec.site, b.spec.site));
+  hosts.sort(byName);
   const siteTz = new Map(desired.sites.map((s) => [s.metadata.name, s.spec.timezone ?? 'UTC']));
   return { hosts, names: new Set(hosts.map((h) => h.metadata.name)), siteTz };
 }
@@ -305,9 +309,8 @@ export function plan(desired: DesiredState, observed: ObservedState, ctx: PlanCo
       windows: new Map(),
       uncounted: focused && (policy.spec.maxUnavailable !== undefined || policy.spec.rollout !== undefined),
     };
-    if (st.uncounted) {
-      // counts of hosts this plan does not see: not computed, the actions they gate are deferred
-    } else if (policy.spec.maxUnavailable !== undefined) {
+    // An uncounted policy's limits stay unset: the actions they would gate are deferred.
+    if (policy.spec.maxUnavailable !== undefined && !st.uncounted) {
       const { limit, note } = maxUnavailableLimit(policy.spec.maxUnavailable, selected);
       st.limit = limit;
       st.alreadyDown = down;

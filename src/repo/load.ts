@@ -169,11 +169,7 @@ function sameEntries(a: readonly FileEntry[], b: readonly FileEntry[]): boolean 
 function store(cache: ParseCache | undefined, entries: readonly FileEntry[], result: LoadResult): void {
   cache?.setResult?.(
     () => fingerprintOf(entries),
-    () => {
-      const { rendered, sources } = result.desired;
-      if (rendered instanceof Map && sources instanceof Map) return result;
-      return { ...result, desired: { ...result.desired, rendered: plainMap(rendered), sources: plainMap(sources) } };
-    },
+    () => ({ ...result, desired: { ...result.desired, rendered: plainMap(result.desired.rendered), sources: plainMap(result.desired.sources) } }),
   );
 }
 
