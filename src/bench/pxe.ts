@@ -20,6 +20,7 @@ import {
   readdirSync,
   rmSync,
   rmdirSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +72,18 @@ async function stop(c: ChildProcess): Promise<void> {
 }
 
 /**
+ * Sets PINNED_NICE on the scheduler autogroup of `pid`, a session leader started `detached`. Where autogroups are on,
+ * `nice` counts only inside a group: against other sessions' jobs the whole group competes.
+ */
+function setAutogroupNice(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(PINNED_NICE));
+  } catch {
+    // no autogroups in this kernel: the tasks' nice level is all there is
+  }
+}
+
+/**
  * A Gough server in the server namespace: `code` (with `p` = the PXE module) binds `s`; prints READY, stops on SIGTERM.
  * `cpus`: runs it under `taskset -c` at nice PINNED_NICE (see TFTP_CPU).
  */
@@ -105,15 +118,7 @@ function start(
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: true,
         });
-  // Pinned: a session of its own, so its own scheduler autogroup (where autogroups are on, `nice` counts only inside
-  // a group: against other sessions' jobs the whole group competes), at the same nice level.
-  if (cpus !== undefined && c.pid !== undefined) {
-    try {
-      writeFileSync(`/proc/${c.pid}/autogroup`, String(PINNED_NICE));
-    } catch {
-      // no autogroups in this kernel: the task's nice level is all there is
-    }
-  }
+  if (cpus !== undefined && c.pid !== undefined) setAutogroupNice(c.pid);
   let out = '';
   c.stdout?.on('data', (d: Buffer) => {
     out += d;
@@ -224,39 +229,111 @@ async function dhcpRound(ns: Ns, w: string, server: 'gough' | 'dnsmasq'): Promis
   return out;
 }
 
-/** `sessions`: each client in a session (so a scheduler autogroup) of its own, as the pinned mode starts them. */
-async function tftpRound(ns: Ns, w: string, options: string[], clients = CLIENTS, sessions = false): Promise<number> {
-  const t0 = performance.now();
-  const codes = await Promise.all(
-    Array.from(
-      { length: clients },
-      (_, i) =>
-        new Promise<number>((resolve) => {
-          const c = spawn(
-            'ip',
-            [
-              'netns',
-              'exec',
-              ns.cli,
-              'atftp',
-              ...options.flatMap((o) => ['--option', o]),
-              '-g',
-              '-r',
-              'file.bin',
-              '-l',
-              join(w, 'out', `f${i}`),
-              '10.250.0.1',
-            ],
-            { stdio: 'ignore', detached: sessions },
-          );
-          c.on('exit', (code) => resolve(code ?? -1));
-        }),
-    ),
+/**
+ * Starts the clients of a round: one `sh` starts them all and reports how many failed, so they share one session (a
+ * scheduler autogroup, at PINNED_NICE when `own` sessions are asked for) instead of the bench's.
+ */
+const CLIENT_LAUNCHER = `n=$1; gate=$2; ns=$3; out=$4; shift 4
+pids=; i=0
+while [ "$i" -lt "$n" ]; do
+  if [ "$out" = - ]; then o=/dev/null; else o="$out/f$i"; fi
+  ip netns exec "$ns" flock -s "$gate" atftp "$@" -g -r file.bin -l "$o" 10.250.0.1 >/dev/null 2>&1 &
+  pids="$pids $!"; i=$((i + 1))
+done
+failed=0
+for p in $pids; do wait "$p" || failed=$((failed + 1)); done
+echo "failed $failed"`;
+
+/**
+ * Fetches `file.bin` with `clients` concurrent atftp clients; returns the wall ms from their release to the last exit.
+ *
+ * - The clients start behind a gate (`flock -s` on a file this process holds locked), so the measured time is the
+ *   transfers alone, all of them concurrent: spawning 100 `ip netns exec` is CPU 0's heaviest work otherwise, and
+ *   the clients would start one after another over most of a second.
+ * - They run in one session (`own`: a new one, its scheduler autogroup at PINNED_NICE, as pinned mode wants; else
+ *   the bench's), not one session each: 100 autogroups on the clients' CPU add scheduling work to every wake-up of a
+ *   client, the same for either server, to a side that stands for other machines and costs a real server nothing.
+ * - They write to /dev/null unless `outDir` is given (then `f0`, `f1`, … there, for the warm-up to check).
+ *
+ * `atRelease` runs just before the gate opens (samples CPU counters).
+ */
+async function tftpRound(
+  ns: Ns,
+  w: string,
+  options: string[],
+  clients = CLIENTS,
+  own = false,
+  atRelease: () => void = () => {},
+  outDir?: string,
+): Promise<number> {
+  const gate = join(w, 'gate');
+  writeFileSync(gate, '');
+  const holder = await holdLock(gate);
+  const c = spawn(
+    'sh',
+    [
+      '-c',
+      CLIENT_LAUNCHER,
+      'launcher',
+      String(clients),
+      gate,
+      ns.cli,
+      outDir ?? '-',
+      ...options.flatMap((o) => ['--option', o]),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: own },
   );
+  if (own && c.pid !== undefined) setAutogroupNice(c.pid);
+  let out = '';
+  c.stdout?.on('data', (d: Buffer) => {
+    out += d;
+  });
+  let gone = false;
+  const exited = new Promise<void>((resolve) =>
+    c.on('exit', () => {
+      gone = true;
+      resolve();
+    }),
+  );
+  try {
+    await until(`${clients} TFTP clients to wait at the gate`, 30_000, () => gone || waitingOn(gate) >= clients);
+    if (gone) throw new Error(`The TFTP clients ended before the gate opened: ${out.trim() || 'no output'}`);
+  } catch (e) {
+    holder.release();
+    await exited;
+    throw e;
+  }
+  atRelease();
+  const t0 = performance.now();
+  holder.release();
+  await exited;
   const ms = performance.now() - t0;
-  const failed = codes.filter((c) => c !== 0).length;
+  const failed = Number(/failed (\d+)/.exec(out)?.[1] ?? clients);
   if (failed > 0) throw new Error(`${failed} of ${clients} TFTP clients failed`);
   return ms;
+}
+
+/** Takes an exclusive `flock` on `file` (util-linux `flock`, held by a child); `release` lets it go. */
+async function holdLock(file: string): Promise<{ release: () => void }> {
+  const c = spawn('flock', ['-x', file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  let out = '';
+  c.stdout?.on('data', (d: Buffer) => {
+    out += d;
+  });
+  const exited = new Promise((r) => c.once('exit', r));
+  await Promise.race([until('the TFTP client gate', 10_000, () => out.includes('locked')), exited]);
+  if (!out.includes('locked')) throw new Error(`Could not lock the TFTP client gate "${file}"`);
+  return { release: () => c.stdin?.end() };
+}
+
+/** Lock requests blocked on `file` (`/proc/locks` lists each waiter with "->"). */
+function waitingOn(file: string): number {
+  const suffix = `:${statSync(file).ino} `;
+  let n = 0;
+  for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) if (line.includes('->') && line.includes(suffix)) n++;
+  return n;
 }
 
 const TFTP_OPTIONS: Record<string, string[]> = { 'blksize 1468': ['blksize 1468'], 'no options (512 B)': [] };
@@ -406,16 +483,23 @@ async function tftpServer(
   if (server === 'gough') await until('Gough TFTP', 10_000, () => c.out().includes('READY'));
   // Warm-up, not measured, the same for both: a burst of 8 concurrent fetches (page cache, ARP, and the JIT of each
   // Gough worker thread, which otherwise compiles its hot path during the first measured round).
+  const warm = 8;
   const end = Date.now() + 10_000;
   for (;;) {
     try {
-      await tftpRound(ns, w, ['blksize 1468'], 8, cpus !== undefined);
-      return c;
+      await tftpRound(ns, w, ['blksize 1468'], warm, cpus !== undefined, undefined, join(w, 'out'));
+      break;
     } catch (e) {
       if (Date.now() > end) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  // The measured rounds write to /dev/null: the warm-up checks what the server sent.
+  const want = readFileSync(join(root, 'file.bin'));
+  for (let i = 0; i < warm; i++) {
+    if (!readFileSync(join(w, 'out', `f${i}`)).equals(want)) throw new Error(`${server}: fetched file.bin differs`);
+  }
+  return c;
 }
 
 /**
@@ -443,10 +527,14 @@ async function tftpBench(ns: Ns, w: string, print: (line: string) => void): Prom
   const win = new Map<CpuMode, Timed[]>();
   const cgroup = serverCgroup();
   const timed = async (options: string[], mode: CpuMode): Promise<Timed> => {
-    const a = cpuTimes();
-    const u = cgroup?.usage() ?? Number.NaN;
-    const o = othersMs();
-    const ms = await tftpRound(ns, w, options, CLIENTS, mode === 'pinned');
+    let a = cpuTimes();
+    let u = Number.NaN;
+    let o = new Map<string, number>();
+    const ms = await tftpRound(ns, w, options, CLIENTS, mode === 'pinned', () => {
+      a = cpuTimes();
+      u = cgroup?.usage() ?? Number.NaN;
+      o = othersMs();
+    });
     const b = cpuTimes();
     const otherMs = othersDelta(o, othersMs(), ms, b.length);
     return { ms, busy: busyShare(a, b), serverMs: (cgroup?.usage() ?? Number.NaN) - u, otherMs };
@@ -487,7 +575,7 @@ async function tftpBench(ns: Ns, w: string, print: (line: string) => void): Prom
     (t.serverMs * 1000) / (CLIENTS * (Math.floor(FILE_BYTES / blksize) + 1));
   print('');
   print(
-    `TFTP: ${CLIENTS} concurrent atftp clients, 1 MiB each (MiB/s = ${CLIENTS} MiB / wall time, client start-up included; an unmeasured warm-up burst of 8 fetches per server start; ${TFTP_ROUNDS} round(s), alternating which server goes first).`,
+    `TFTP: ${CLIENTS} concurrent atftp clients, 1 MiB each (MiB/s = ${CLIENTS} MiB / wall time from the release of the clients, all started and waiting behind a gate, to the last one's exit; an unmeasured warm-up burst of 8 fetches per server start; ${TFTP_ROUNDS} round(s), alternating which server goes first).`,
   );
   print(
     `µs/exchange: the server's own CPU time (${cgroup === undefined ? 'no cgroup v1 cpuacct here: n/a' : 'cgroup cpuacct'}) per DATA/ACK exchange. CPU column: busy % of CPU 0/1 (server's own, other jobs' CPU in % of one CPU); a pair of runs where other jobs took more than ${OTHER_MAX * 100} % in either is marked "busy machine" and left out of the median.`,
