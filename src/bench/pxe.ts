@@ -235,8 +235,8 @@ async function dhcpRound(ns: Ns, w: string, server: 'gough' | 'dnsmasq'): Promis
 }
 
 /**
- * Starts the clients of a round: one `sh` starts them all and reports how many failed, so they share one session (a
- * scheduler autogroup, at PINNED_NICE when `own` sessions are asked for) instead of the bench's.
+ * Starts the clients of a round: one `sh` starts them all and reports how many failed, so they are all in its session
+ * (see `tftpRound`).
  */
 const CLIENT_LAUNCHER = `n=$1; gate=$2; ns=$3; out=$4; shift 4
 pids=; i=0
