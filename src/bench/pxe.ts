@@ -249,28 +249,46 @@ failed=0
 for p in $pids; do wait "$p" || failed=$((failed + 1)); done
 echo "failed $failed"`;
 
+/** A child's stdout so far, and its exit. */
+function watch(c: ChildProcess): { out: () => string; exited: Promise<void>; gone: () => boolean } {
+  let out = '';
+  let gone = false;
+  c.stdout?.on('data', (d: Buffer) => {
+    out += d;
+  });
+  const exited = new Promise<void>((resolve) =>
+    c.once('exit', () => {
+      gone = true;
+      resolve();
+    }),
+  );
+  return { out: () => out, exited, gone: () => gone };
+}
+
+type RoundOptions = {
+  /** Default CLIENTS. */
+  clients?: number;
+  /** The clients' session is a new one, its autogroup at PINNED_NICE (pinned mode); else the bench's. */
+  own?: boolean;
+  /** Runs just before the gate opens (samples CPU counters). */
+  atRelease?: () => void;
+  /** Where the clients write `f0`, `f1`, … (for the warm-up to check); default /dev/null. */
+  outDir?: string;
+};
+
 /**
- * Fetches `file.bin` with `clients` concurrent atftp clients; returns the wall ms from their release to the last exit.
+ * Fetches `file.bin` with concurrent atftp clients; returns the wall ms from their release to the last exit.
  *
  * - The clients start behind a gate (`flock -s` on a file this process holds locked), so the measured time is the
  *   transfers alone, all of them concurrent: spawning 100 `ip netns exec` is CPU 0's heaviest work otherwise, and
  *   the clients would start one after another over most of a second.
- * - They run in one session (`own`: a new one, its scheduler autogroup at PINNED_NICE, as pinned mode wants; else
- *   the bench's), not one session each: 100 autogroups on the clients' CPU add scheduling work to every wake-up of a
- *   client, the same for either server, to a side that stands for other machines and costs a real server nothing.
- * - They write to /dev/null unless `outDir` is given (then `f0`, `f1`, … there, for the warm-up to check).
- *
- * `atRelease` runs just before the gate opens (samples CPU counters).
+ * - They run in one session (see `own`), not one session each: 100 autogroups on the clients' CPU add scheduling
+ *   work to every wake-up of a client, the same for either server, to a side that stands for other machines and
+ *   costs a real server nothing.
+ * - They write to /dev/null unless `outDir` is given.
  */
-async function tftpRound(
-  ns: Ns,
-  w: string,
-  options: string[],
-  clients = CLIENTS,
-  own = false,
-  atRelease: () => void = () => {},
-  outDir?: string,
-): Promise<number> {
+async function tftpRound(ns: Ns, w: string, options: string[], round: RoundOptions = {}): Promise<number> {
+  const { clients = CLIENTS, own = false, atRelease, outDir } = round;
   const gate = join(w, 'gate');
   writeFileSync(gate, '');
   const holder = await holdLock(gate);
@@ -289,31 +307,24 @@ async function tftpRound(
     { stdio: ['ignore', 'pipe', 'pipe'], detached: own },
   );
   if (own && c.pid !== undefined) setAutogroupNice(c.pid);
-  let out = '';
-  c.stdout?.on('data', (d: Buffer) => {
-    out += d;
-  });
-  let gone = false;
-  const exited = new Promise<void>((resolve) =>
-    c.on('exit', () => {
-      gone = true;
-      resolve();
-    }),
-  );
+  const launcher = watch(c);
   try {
-    await until(`${clients} TFTP clients to wait at the gate`, 30_000, () => gone || waitingOn(gate) >= clients);
-    if (gone) throw new Error(`The TFTP clients ended before the gate opened: ${out.trim() || 'no output'}`);
+    const ready = () => launcher.gone() || waitingOn(gate) >= clients;
+    await until(`${clients} TFTP clients to wait at the gate`, 30_000, ready);
+    if (launcher.gone()) {
+      throw new Error(`The TFTP clients ended before the gate opened: ${launcher.out().trim() || 'no output'}`);
+    }
   } catch (e) {
     holder.release();
-    await exited;
+    await launcher.exited;
     throw e;
   }
-  atRelease();
+  atRelease?.();
   const t0 = performance.now();
   holder.release();
-  await exited;
+  await launcher.exited;
   const ms = performance.now() - t0;
-  const failed = Number(/failed (\d+)/.exec(out)?.[1] ?? clients);
+  const failed = Number(/failed (\d+)/.exec(launcher.out())?.[1] ?? clients);
   if (failed > 0) throw new Error(`${failed} of ${clients} TFTP clients failed`);
   return ms;
 }
@@ -323,22 +334,17 @@ async function holdLock(file: string): Promise<{ release: () => void }> {
   const c = spawn('flock', ['-x', file, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
     stdio: ['pipe', 'pipe', 'ignore'],
   });
-  let out = '';
-  c.stdout?.on('data', (d: Buffer) => {
-    out += d;
-  });
-  const exited = new Promise((r) => c.once('exit', r));
-  await Promise.race([until('the TFTP client gate', 10_000, () => out.includes('locked')), exited]);
-  if (!out.includes('locked')) throw new Error(`Could not lock the TFTP client gate "${file}"`);
+  const holder = watch(c);
+  await until('the TFTP client gate', 10_000, () => holder.gone() || holder.out().includes('locked'));
+  if (!holder.out().includes('locked')) throw new Error(`Could not lock the TFTP client gate "${file}"`);
   return { release: () => c.stdin?.end() };
 }
 
 /** Lock requests blocked on `file` (`/proc/locks` lists each waiter with "->"). */
 function waitingOn(file: string): number {
   const suffix = `:${statSync(file).ino} `;
-  let n = 0;
-  for (const line of readFileSync('/proc/locks', 'utf8').split('\n')) if (line.includes('->') && line.includes(suffix)) n++;
-  return n;
+  const lines = readFileSync('/proc/locks', 'utf8').split('\n');
+  return lines.filter((line) => line.includes('->') && line.includes(suffix)).length;
 }
 
 const TFTP_OPTIONS: Record<string, string[]> = { 'blksize 1468': ['blksize 1468'], 'no options (512 B)': [] };
@@ -492,7 +498,7 @@ async function tftpServer(
   const end = Date.now() + 10_000;
   for (;;) {
     try {
-      await tftpRound(ns, w, ['blksize 1468'], warm, cpus !== undefined, undefined, join(w, 'out'));
+      await tftpRound(ns, w, ['blksize 1468'], { clients: warm, own: cpus !== undefined, outDir: join(w, 'out') });
       break;
     } catch (e) {
       if (Date.now() > end) throw e;
@@ -535,10 +541,13 @@ async function tftpBench(ns: Ns, w: string, print: (line: string) => void): Prom
     let a = cpuTimes();
     let u = Number.NaN;
     let o = new Map<string, number>();
-    const ms = await tftpRound(ns, w, options, CLIENTS, mode === 'pinned', () => {
-      a = cpuTimes();
-      u = cgroup?.usage() ?? Number.NaN;
-      o = othersMs();
+    const ms = await tftpRound(ns, w, options, {
+      own: mode === 'pinned',
+      atRelease: () => {
+        a = cpuTimes();
+        u = cgroup?.usage() ?? Number.NaN;
+        o = othersMs();
+      },
     });
     const b = cpuTimes();
     const otherMs = othersDelta(o, othersMs(), ms, b.length);
